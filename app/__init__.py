@@ -1,0 +1,1 @@
+"""Maker-checker: a dual-control workflow server."""

@@ -1,0 +1,55 @@
+"""Who is calling: a bearer token (scripts) or the browser session (people)."""
+
+import uuid
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts.tokens import user_for_token
+from app.db import Database
+from app.models import User
+
+PUBLIC_PATHS = ["^/health$", "^/schema", "^/static/", "^/login$", "^/activate/", "^/favicon.ico$"]
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The token of an `Authorization: Bearer` header, '' when the header is malformed, None when absent."""
+    header = connection.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+class AuthMiddleware(AbstractAuthenticationMiddleware):
+    """A request with an Authorization header is judged by its token alone; otherwise by its session."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        db: Database = connection.app.state.db
+        token = bearer_token(connection)
+        async with db.sessions() as session:
+            if token is not None:
+                user = await user_for_token(session=session, token=token) if token else None
+                if user is None:
+                    raise NotAuthorizedException("Invalid or revoked API token")
+                return AuthenticationResult(user=user, auth="token")
+            user = await _session_user(session, connection)
+        if user is None:
+            raise NotAuthorizedException("Not authenticated")
+        return AuthenticationResult(user=user, auth="session")
+
+
+async def _session_user(session: AsyncSession, connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
+    if "session" not in connection.scope:
+        return None
+    user_id = (connection.session or {}).get("user_id")
+    if not user_id:
+        return None
+    try:
+        user = await session.get(User, uuid.UUID(str(user_id)))
+    except ValueError:
+        return None
+    return user if user is not None and user.is_active else None

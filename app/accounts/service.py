@@ -1,0 +1,62 @@
+"""Write use-cases on users outside the workflow: bootstrap (CLI) and demo data."""
+
+from sqlmodel import func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts.passwords import hash_password_async
+from app.audit import record_event
+from app.errors import Conflict, InvalidInput
+from app.models import Role, User
+
+
+def parse_roles(text: str) -> list[str]:
+    """'maker,checker' -> ['maker', 'checker']; raises InvalidInput on unknown roles."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in {role.value for role in Role}]
+    if unknown or not names:
+        allowed = ", ".join(role.value for role in Role)
+        raise InvalidInput(f"Roles must be a comma-separated list of: {allowed}", details={"roles": text})
+    return sorted(set(names), key=[role.value for role in Role].index)
+
+
+async def create_user_directly(
+    *,
+    session: AsyncSession,
+    username: str,
+    email: str,
+    roles: list[str],
+    full_name: str | None = None,
+    password: str | None = None,
+    via: str = "cli",
+) -> User:
+    """Create a user without dual control (bootstrap and break-glass); audited as a system action.
+
+    Raises:
+        Conflict: the username or email is taken.
+    """
+    username, email = username.strip().lower(), email.strip().lower()
+    taken = await session.exec(
+        select(func.count()).where(or_(User.username == username, func.lower(User.email) == email))
+    )
+    if taken.one():
+        raise Conflict(f"A user with username {username} or email {email} already exists")
+    user = User(
+        username=username,
+        email=email,
+        full_name=full_name,
+        roles=roles,
+        password_hash=await hash_password_async(password) if password else None,
+    )
+    session.add(user)
+    await session.flush()
+    await record_event(
+        session=session,
+        event_type="user_created_by_system",
+        actor_id=None,
+        details={"userId": str(user.id), "username": username, "roles": roles, "via": via},
+    )
+    return user
+
+
+async def find_user(*, session: AsyncSession, username: str) -> User | None:
+    return (await session.exec(select(User).where(User.username == username.strip().lower()))).first()

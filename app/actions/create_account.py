@@ -1,0 +1,75 @@
+"""create_account: open an account for an existing, active user."""
+
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Payload
+from app.models import Account, User
+
+
+class AccountType(StrEnum):
+    SAVINGS = "savings"
+    CHECKING = "checking"
+    INVESTMENT = "investment"
+
+
+class CreateAccountPayload(Payload):
+    user_id: uuid.UUID
+    account_number: Annotated[str, Field(pattern=r"^[A-Z0-9]{6,34}$")]
+    account_type: AccountType
+    balance: Amount
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+    format_hints: ClassVar[dict[str, str]] = {
+        "accountNumber": "Use 6 to 34 capital letters or digits",
+        "currency": "Use a 3-letter ISO code in capitals, such as EUR",
+    }
+
+
+def summarize(payload: CreateAccountPayload) -> str:
+    return (
+        f"Open {payload.account_type.value} account {payload.account_number} "
+        f"with {payload.balance} {payload.currency}"
+    )
+
+
+async def check_current_data(session: AsyncSession, payload: CreateAccountPayload) -> FieldErrors:
+    errors: FieldErrors = {}
+    owner = await session.get(User, payload.user_id)
+    if owner is None:
+        errors["userId"] = "No user has this id"
+    elif not owner.is_active:
+        errors["userId"] = f"The user {owner.username} is disabled"
+    taken = await session.exec(select(func.count()).where(Account.account_number == payload.account_number))
+    if taken.one():
+        errors["accountNumber"] = f"The account number {payload.account_number} is already in use"
+    return errors
+
+
+async def apply(ctx: ExecutionContext, payload: CreateAccountPayload) -> dict[str, Any]:
+    account = Account(
+        user_id=payload.user_id,
+        account_number=payload.account_number,
+        account_type=payload.account_type.value,
+        balance=payload.balance,
+        currency=payload.currency,
+    )
+    ctx.session.add(account)
+    await ctx.session.flush()
+    return {"accountId": str(account.id), "accountNumber": account.account_number}
+
+
+ACTION = ActionType(
+    name="create_account",
+    label="Open account",
+    payload_model=CreateAccountPayload,
+    summarize=summarize,
+    check_current_data=check_current_data,
+    apply=apply,
+)

@@ -1,0 +1,99 @@
+"""create_promotion: publish a discount code valid between two dates."""
+
+import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, ValidationInfo, field_validator
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Payload
+from app.models import Promotion
+
+
+class DiscountType(StrEnum):
+    PERCENTAGE = "percentage"
+    FIXED = "fixed"
+
+
+class CreatePromotionPayload(Payload):
+    code: Annotated[str, Field(pattern=r"^[A-Z0-9_-]{3,50}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str | None, Field(max_length=2000)] = None
+    discount_type: DiscountType
+    discount_value: Amount
+    start_date: datetime.date
+    end_date: datetime.date
+
+    format_hints: ClassVar[dict[str, str]] = {
+        "code": "Use 3 to 50 letters, digits, dashes or underscores",
+    }
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discount_value")
+    @classmethod
+    def _within_bounds(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        if value <= 0:
+            raise ValueError("Must be greater than 0")
+        if info.data.get("discount_type") is DiscountType.PERCENTAGE and value > 100:
+            raise ValueError("A percentage discount can be at most 100")
+        return value
+
+    @field_validator("end_date")
+    @classmethod
+    def _after_start(cls, value: datetime.date, info: ValidationInfo) -> datetime.date:
+        start = info.data.get("start_date")
+        if start is not None and value <= start:
+            raise ValueError("The end date must be after the start date")
+        return value
+
+
+def summarize(payload: CreatePromotionPayload) -> str:
+    amount = (
+        f"{payload.discount_value}%"
+        if payload.discount_type is DiscountType.PERCENTAGE
+        else f"{payload.discount_value} off"
+    )
+    return f"Promotion {payload.code} ({payload.name}): {amount}, {payload.start_date} to {payload.end_date}"
+
+
+async def check_current_data(session: AsyncSession, payload: CreatePromotionPayload) -> FieldErrors:
+    taken = await session.exec(select(func.count()).where(Promotion.code == payload.code))
+    return {"code": f"The code {payload.code} is already in use"} if taken.one() else {}
+
+
+async def apply(ctx: ExecutionContext, payload: CreatePromotionPayload) -> dict[str, Any]:
+    promotion = Promotion(
+        code=payload.code,
+        name=payload.name,
+        description=payload.description,
+        discount_type=payload.discount_type.value,
+        discount_value=payload.discount_value,
+        start_date=payload.start_date,
+        end_date=payload.end_date,
+    )
+    ctx.session.add(promotion)
+    await ctx.session.flush()
+    return {"promotionId": str(promotion.id), "code": promotion.code}
+
+
+ACTION = ActionType(
+    name="create_promotion",
+    label="Create promotion",
+    payload_model=CreatePromotionPayload,
+    summarize=summarize,
+    check_current_data=check_current_data,
+    apply=apply,
+)

@@ -1,0 +1,101 @@
+"""create_user: a new staff user, who sets their own password through a one-time activation link."""
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, field_validator
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
+from app.models import ActivationToken, Role, User, utcnow
+
+ACTIVATION_TTL = timedelta(hours=72)
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,49}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class CreateUserPayload(Payload):
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+    username: Annotated[str, Field(min_length=3, max_length=50)]
+    full_name: Annotated[str, Field(min_length=1, max_length=200)]
+    roles: list[Role] = Field(default_factory=lambda: [Role.MAKER])
+
+    format_hints: ClassVar[dict[str, str]] = {"email": "Give an email address such as ana@example.com"}
+
+    @field_validator("email", "username", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("username")
+    @classmethod
+    def _username_shape(cls, value: str) -> str:
+        if not re.fullmatch(USERNAME_PATTERN, value):
+            raise ValueError("Use 3 to 50 letters, digits, dots, dashes or underscores, starting with a letter or digit")
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: list[Role]) -> list[Role]:
+        if not value:
+            raise ValueError("Give at least one role")
+        return sorted(set(value), key=list(Role).index)
+
+
+def summarize(payload: CreateUserPayload) -> str:
+    roles = ", ".join(role.value for role in payload.roles)
+    return f"Create user {payload.username} ({payload.full_name}, {payload.email}) as {roles}"
+
+
+async def check_current_data(session: AsyncSession, payload: CreateUserPayload) -> FieldErrors:
+    errors: FieldErrors = {}
+    taken = await session.exec(select(func.count()).where(User.username == payload.username))
+    if taken.one():
+        errors["username"] = f"The username {payload.username} is already taken"
+    taken = await session.exec(select(func.count()).where(func.lower(User.email) == payload.email))
+    if taken.one():
+        errors["email"] = f"The email {payload.email} is already in use"
+    return errors
+
+
+def new_activation_token() -> tuple[str, str]:
+    """A random token and the SHA-256 digest under which it is stored."""
+    token = secrets.token_urlsafe(32)
+    return token, hashlib.sha256(token.encode()).hexdigest()
+
+
+async def apply(ctx: ExecutionContext, payload: CreateUserPayload) -> dict[str, Any]:
+    user = User(
+        username=payload.username,
+        email=payload.email,
+        full_name=payload.full_name,
+        roles=[role.value for role in payload.roles],
+        password_hash=None,
+    )
+    token, digest = new_activation_token()
+    expires_at = utcnow() + ACTIVATION_TTL
+    ctx.session.add(user)
+    await ctx.session.flush()
+    ctx.session.add(ActivationToken(user_id=user.id, token_hash=digest, expires_at=expires_at))
+    await ctx.session.flush()
+    ctx.revealed_once["activationUrl"] = f"{ctx.base_url}/activate/{token}"
+    return {
+        "userId": str(user.id),
+        "username": user.username,
+        "activationExpiresAt": expires_at.isoformat(),
+    }
+
+
+ACTION = ActionType(
+    name="create_user",
+    label="Create user",
+    payload_model=CreateUserPayload,
+    summarize=summarize,
+    check_current_data=check_current_data,
+    apply=apply,
+)

@@ -1,0 +1,188 @@
+"""The `maker-checker` command: serve, migrate, and the operator's break-glass tools."""
+
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import Database, resolve_database_url, run_blocking
+from app.errors import DomainError
+from app.settings import PROJECT_ROOT, ConfigurationError, get_settings
+
+T = TypeVar("T")
+
+DEMO_USERS = (
+    ("maker", "Mia Maker", ["maker"]),
+    ("maker2", "Max Maker", ["maker"]),
+    ("checker", "Chen Checker", ["checker"]),
+    ("checker2", "Cleo Checker", ["checker"]),
+    ("admin", "Ada Admin", ["admin", "checker"]),
+)
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database.connect(resolve_database_url(get_settings()), pool_size=1)
+        try:
+            async with db.sessions() as session, session.begin():
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    try:
+        return run_blocking(run)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def run_migrations() -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = resolve_database_url(get_settings())
+    command.upgrade(config, "head")
+
+
+@click.group()
+def main() -> None:
+    """Maker-checker workflow server."""
+    try:
+        get_settings().check()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations (alembic upgrade head)."""
+    run_migrations()
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default: HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: PORT or 8000).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Number of app processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Migrate, then serve HTTP."""
+    import uvicorn
+
+    settings = get_settings()
+    run_migrations()
+    if not settings.is_production:
+        _create_demo_users_when_empty()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--email", required=True)
+@click.option("--roles", required=True, help="Comma-separated: maker,checker,admin")
+@click.option("--full-name", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(username: str, email: str, roles: str, full_name: str | None, password_stdin: bool) -> None:
+    """Create a user directly (bootstrap, break-glass); audited as a system action. Prints the id."""
+    from app.accounts.passwords import password_problem
+    from app.accounts.service import create_user_directly, parse_roles
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    if password is not None and (problem := password_problem(password)):
+        raise click.ClickException(f"Password refused: {problem}")
+    try:
+        role_list = parse_roles(roles)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+
+    async def work(session: AsyncSession) -> str:
+        user = await create_user_directly(
+            session=session, username=username, email=email, roles=role_list, full_name=full_name, password=password
+        )
+        return str(user.id)
+
+    click.echo(_in_transaction(work))
+
+
+@main.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+def create_token(username: str, name: str) -> None:
+    """Print a new API bearer token for USERNAME (shown once, stored hashed)."""
+    from app.accounts.service import find_user
+    from app.accounts.tokens import issue_api_token
+
+    async def work(session: AsyncSession) -> str:
+        user = await find_user(session=session, username=username)
+        if user is None or not user.is_active:
+            raise click.ClickException(f"No active user named {username}")
+        return await issue_api_token(session=session, user=user, name=name)
+
+    click.echo(_in_transaction(work))
+
+
+@main.command()
+def demo() -> None:
+    """Create the demo users that do not exist yet and print their credentials."""
+    _create_demo_users()
+
+
+@main.command("verify-audit")
+def verify_audit() -> None:
+    """Exit 0 when the audit chain is intact; otherwise name the first bad event."""
+    from app.audit import verify_chain
+
+    report = _in_transaction(verify_chain)
+    if report.ok:
+        click.echo(f"audit chain intact: {report.checked} events")
+        return
+    click.echo(f"audit chain broken at event {report.bad_event_id}: {report.reason}", err=True)
+    sys.exit(1)
+
+
+def _create_demo_users_when_empty() -> None:
+    from app.models import User
+
+    async def count(session: AsyncSession) -> int:
+        return (await session.exec(select(func.count()).select_from(User))).one()
+
+    if _in_transaction(count) == 0:
+        _create_demo_users()
+
+
+def _create_demo_users() -> None:
+    from app.accounts.service import create_user_directly, find_user
+
+    async def work(session: AsyncSession) -> list[tuple[str, str | None, list[str]]]:
+        created = []
+        for username, full_name, roles in DEMO_USERS:
+            if await find_user(session=session, username=username):
+                created.append((username, None, roles))
+                continue
+            password = secrets.token_urlsafe(12)
+            await create_user_directly(
+                session=session,
+                username=username,
+                email=f"{username}@demo.example",
+                roles=roles,
+                full_name=full_name,
+                password=password,
+                via="demo",
+            )
+            created.append((username, password, roles))
+        return created
+
+    click.echo("Demo users (log in at /login):")
+    for username, password, roles in _in_transaction(work):
+        shown = password if password else "(exists; password unchanged)"
+        click.echo(f"  {username:<10} {shown:<30} roles: {','.join(roles)}")

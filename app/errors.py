@@ -1,0 +1,44 @@
+"""Domain errors that carry their HTTP meaning; the web layer turns them into responses."""
+
+from typing import Any
+
+from app.db import CommitThenRaise
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, *, details: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def envelope(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"success": False, "error": self.message}
+        if self.details:
+            body["details"] = [{"field": field, "message": msg} for field, msg in self.details.items()]
+        return body
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class ExecutionRefused(Conflict, CommitThenRaise):
+    """Current data refused the approved operation; the failed attempt's audit event is kept."""

@@ -1,0 +1,176 @@
+"""Database tables (SQLModel, table=True). Input validation lives in non-table models elsewhere."""
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kwargs)
+
+
+def _optional_timestamp(**kwargs: Any) -> Any:
+    return Field(default=None, sa_type=DateTime(timezone=True), **kwargs)
+
+
+class Role(StrEnum):
+    MAKER = "maker"
+    CHECKER = "checker"
+    ADMIN = "admin"
+
+
+class ActionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(max_length=50, unique=True, index=True)
+    email: str = Field(max_length=254, unique=True)
+    full_name: str | None = Field(default=None, max_length=200)
+    password_hash: str | None = Field(default=None, max_length=255)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String(20)), nullable=False))
+    is_active: bool = Field(default=True)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = _optional_timestamp()
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+    def has_role(self, role: Role) -> bool:
+        return role.value in self.roles
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    account_number: str = Field(max_length=34, unique=True)
+    account_type: str = Field(max_length=20)
+    balance: Decimal = Field(default=Decimal("0.00"), sa_type=Numeric(18, 2))
+    currency: str = Field(max_length=3)
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Promotion(SQLModel, table=True):
+    __tablename__ = "promotions"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    code: str = Field(max_length=50, unique=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    discount_type: str = Field(max_length=20)
+    discount_value: Decimal = Field(sa_type=Numeric(12, 2))
+    start_date: date
+    end_date: date
+    is_active: bool = Field(default=True)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class WorkflowAction(SQLModel, table=True):
+    __tablename__ = "workflow_actions"
+    __table_args__ = (
+        Index("ix_workflow_actions_status_created", "status", "created_at"),
+        Index("ix_workflow_actions_type_created", "action_type", "created_at"),
+        Index("ix_workflow_actions_maker_created", "maker_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    action_type: str = Field(max_length=50)
+    status: str = Field(default=ActionStatus.PENDING.value, max_length=20)
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    maker_id: uuid.UUID = Field(foreign_key="users.id")
+    checker_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    review_comment: str | None = Field(default=None, max_length=2000)
+    reviewed_at: datetime | None = _optional_timestamp()
+    required_approvals: int = Field(default=1)
+    approvals: int = Field(default=0)
+    execution_result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class ActionReview(SQLModel, table=True):
+    __tablename__ = "action_reviews"
+    __table_args__ = (UniqueConstraint("action_id", "reviewer_id", name="uq_action_reviews_one_per_user"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    action_id: uuid.UUID = Field(foreign_key="workflow_actions.id", index=True)
+    reviewer_id: uuid.UUID = Field(foreign_key="users.id")
+    decision: str = Field(max_length=20)
+    comment: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _timestamp()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only and hash-chained: each row's hash covers its content and the previous hash."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
+    )
+    occurred_at: datetime = _timestamp()
+    event_type: str = Field(max_length=50)
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    action_id: uuid.UUID | None = Field(default=None, foreign_key="workflow_actions.id", index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _timestamp()
+    revoked_at: datetime | None = _optional_timestamp()
+
+
+class ActivationToken(SQLModel, table=True):
+    """A one-time link with which a user created under dual control sets their own password."""
+
+    __tablename__ = "activation_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    used_at: datetime | None = _optional_timestamp()
+    created_at: datetime = _timestamp()
+
+
+class SessionRecord(SQLModel, table=True):
+    """Server-side browser sessions, shared by every app process."""
+
+    __tablename__ = "sessions"
+
+    id: str = Field(primary_key=True, max_length=128)
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True, ondelete="CASCADE")
+    data: bytes
+    created_at: datetime = _timestamp()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)

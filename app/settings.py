@@ -1,0 +1,65 @@
+"""Configuration read from the environment, once per process."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a configuration the server can run with."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = field(default_factory=lambda: _env("DATABASE_URL"))
+    """postgresql://... of the server to use; unset means an embedded PostgreSQL under data_dir."""
+    secret_key: str | None = field(default_factory=lambda: _env("SECRET_KEY"))
+    """Signs CSRF tokens; in development a random key is kept in data_dir when unset."""
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "./.data") or ".data").resolve())
+    """Where the embedded database and the development secret live."""
+    host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1") or "127.0.0.1")
+    port: int = field(default_factory=lambda: int(_env("PORT", "8000") or "8000"))
+    app_env: str = field(default_factory=lambda: _env("APP_ENV", "development") or "development")
+    """development | production."""
+    public_url: str | None = field(default_factory=lambda: _env("PUBLIC_URL"))
+    """Base of links handed out (activation links) behind a proxy; defaults to the request's own URL."""
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.is_production
+
+    def check(self) -> None:
+        """Refuse configurations that are unsafe or meaningless."""
+        if self.app_env not in ("development", "production"):
+            raise ConfigurationError("APP_ENV must be 'development' or 'production'")
+        if self.is_production and not (self.database_url and self.secret_key):
+            raise ConfigurationError("APP_ENV=production requires DATABASE_URL and SECRET_KEY")
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or a development key persisted in data_dir so that processes share it."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

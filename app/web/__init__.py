@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP pieces: error responses, rendering helpers. No business logic."""

@@ -1,0 +1,1 @@
+"""The maker-checker workflow: submitting, listing and reviewing actions."""

@@ -1,0 +1,119 @@
+"""The JSON API of the workflow, compatible with the original tutorial's routes and envelopes."""
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.actions import REGISTRY
+from app.errors import Forbidden, InvalidInput
+from app.models import ActionStatus, User
+from app.web.urls import public_base_url
+from app.workflow import queries, service
+from app.workflow.queries import ActionFilter
+from app.workflow.schemas import (
+    ActionEnvelope,
+    ActionList,
+    ActionOut,
+    CreateActionIn,
+    Pagination,
+    ReviewData,
+    ReviewEnvelope,
+    ReviewIn,
+)
+
+MAX_PAGE_SIZE = 100
+
+
+def parse_action_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise InvalidInput("The action id is not valid", details={"id": "Expected a UUID"}) from None
+
+
+def _must_be_caller(claimed: uuid.UUID | None, user: User, field: str) -> None:
+    if claimed is not None and claimed != user.id:
+        raise Forbidden(f"{field} must be your own id: identity comes from authentication")
+
+
+def _filters(status: str | None, action_type: str | None, maker_id: str | None) -> ActionFilter:
+    errors: dict[str, str] = {}
+    if status and status not in {s.value for s in ActionStatus}:
+        errors["status"] = "Unknown status; use one of " + ", ".join(s.value for s in ActionStatus)
+    if action_type and action_type not in REGISTRY:
+        errors["actionType"] = "Unknown action type; use one of " + ", ".join(REGISTRY)
+    maker: uuid.UUID | None = None
+    if maker_id:
+        try:
+            maker = uuid.UUID(maker_id)
+        except ValueError:
+            errors["makerId"] = "Expected a UUID"
+    if errors:
+        raise InvalidInput("The filters are not valid", details=errors)
+    return ActionFilter(status=status or None, action_type=action_type or None, maker_id=maker)
+
+
+class WorkflowApiController(Controller):
+    path = "/api/workflow/actions"
+    tags = ["workflow"]
+
+    @post("/", status_code=201, summary="Submit an action for review")
+    async def create_action(
+        self, request: Request[User, Any, Any], data: CreateActionIn, db_session: NamedDependency[AsyncSession]
+    ) -> ActionEnvelope:
+        _must_be_caller(data.makerId, request.user, "makerId")
+        action = await service.submit_action(
+            session=db_session, maker=request.user, action_type=data.actionType, raw_payload=data.payload
+        )
+        return ActionEnvelope(message="Action submitted for review", data=ActionOut.of(action))
+
+    @get("/", summary="List actions")
+    async def list_actions(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        status: Annotated[str | None, Parameter(query="status")] = None,
+        action_type: Annotated[str | None, Parameter(query="actionType")] = None,
+        maker_id: Annotated[str | None, Parameter(query="makerId")] = None,
+        page: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
+        limit: Annotated[int, Parameter(query="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
+    ) -> ActionList:
+        result = await queries.list_actions(
+            session=db_session, filters=_filters(status, action_type, maker_id), page=page, limit=limit
+        )
+        return ActionList(
+            data=[ActionOut.of(row) for row in result.rows],
+            pagination=Pagination(
+                page=result.page, limit=result.limit, total=result.total, totalPages=result.total_pages
+            ),
+        )
+
+    @get("/{action_id:str}", summary="Get one action")
+    async def get_action(self, action_id: str, db_session: NamedDependency[AsyncSession]) -> ActionEnvelope:
+        action = await queries.get_action(session=db_session, action_id=parse_action_id(action_id))
+        return ActionEnvelope(message="Action found", data=ActionOut.of(action))
+
+    @post("/{action_id:str}/review", status_code=200, summary="Approve or reject an action")
+    async def review_action(
+        self,
+        request: Request[User, Any, Any],
+        action_id: str,
+        data: ReviewIn,
+        db_session: NamedDependency[AsyncSession],
+    ) -> ReviewEnvelope:
+        _must_be_caller(data.checkerId, request.user, "checkerId")
+        outcome = await service.review_action(
+            session=db_session,
+            action_id=parse_action_id(action_id),
+            reviewer=request.user,
+            approve=data.status == "approved",
+            comment=data.reviewComment,
+            base_url=public_base_url(request),
+        )
+        return ReviewEnvelope(
+            message=outcome.message,
+            data=ReviewData(action=ActionOut.of(outcome.action), executionResult=outcome.execution_result),
+        )

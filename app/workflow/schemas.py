@@ -1,0 +1,109 @@
+"""JSON shapes of the workflow API, in the tutorial's camelCase."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+from sqlmodel import SQLModel
+
+from app.actions import get_action_type
+from app.models import WorkflowAction
+
+
+class CreateActionIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    actionType: str = Field(min_length=1, max_length=50)  # noqa: N815
+    payload: dict[str, Any]
+    makerId: uuid.UUID | None = None  # noqa: N815
+    """Accepted for compatibility with the tutorial; must name the caller."""
+
+
+class ReviewIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    status: Literal["approved", "rejected"]
+    reviewComment: str | None = Field(default=None, max_length=2000)  # noqa: N815
+    checkerId: uuid.UUID | None = None  # noqa: N815
+    """Accepted for compatibility with the tutorial; must name the caller."""
+
+
+class ActionOut(SQLModel):
+    id: uuid.UUID
+    actionType: str  # noqa: N815
+    status: str
+    payload: dict[str, Any]
+    summary: str
+    makerId: uuid.UUID  # noqa: N815
+    checkerId: uuid.UUID | None  # noqa: N815
+    reviewComment: str | None  # noqa: N815
+    reviewedAt: datetime | None  # noqa: N815
+    createdAt: datetime  # noqa: N815
+    updatedAt: datetime  # noqa: N815
+    requiredApprovals: int  # noqa: N815
+    approvals: int
+    executionResult: dict[str, Any] | None  # noqa: N815
+    error: str | None
+
+    @classmethod
+    def of(cls, action: WorkflowAction) -> "ActionOut":
+        action_type = get_action_type(action.action_type)
+        return cls(
+            id=action.id,
+            actionType=action.action_type,
+            status=action.status,
+            payload=action.payload,
+            summary=action_type.summary_of(action.payload) if action_type else action.action_type,
+            makerId=action.maker_id,
+            checkerId=action.checker_id,
+            reviewComment=action.review_comment,
+            reviewedAt=action.reviewed_at,
+            createdAt=action.created_at,
+            updatedAt=action.updated_at,
+            requiredApprovals=action.required_approvals,
+            approvals=action.approvals,
+            executionResult=action.execution_result,
+            error=action.error,
+        )
+
+
+class ActionEnvelope(SQLModel):
+    success: bool = True
+    message: str
+    data: ActionOut
+
+
+class ReviewData(SQLModel):
+    action: ActionOut
+    executionResult: dict[str, Any] | None = None  # noqa: N815
+
+
+class ReviewEnvelope(SQLModel):
+    success: bool = True
+    message: str
+    data: ReviewData
+
+
+class Pagination(SQLModel):
+    page: int
+    limit: int
+    total: int
+    totalPages: int  # noqa: N815
+
+
+class ActionList(SQLModel):
+    success: bool = True
+    data: list[ActionOut]
+    pagination: Pagination
+
+
+class ErrorDetail(SQLModel):
+    field: str
+    message: str
+
+
+class ErrorEnvelope(SQLModel):
+    success: bool = False
+    error: str
+    details: list[ErrorDetail] | None = None
