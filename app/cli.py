@@ -107,7 +107,12 @@ def create_user(username: str, email: str, roles: str, full_name: str | None, pa
 
     async def work(session: AsyncSession) -> str:
         user = await create_user_directly(
-            session=session, username=username, email=email, roles=role_list, full_name=full_name, password=password
+            session=session,
+            username=username,
+            email=email,
+            roles=role_list,
+            full_name=full_name,
+            password=password,
         )
         return str(user.id)
 

@@ -126,7 +126,6 @@ class Database:
         await self.engine.dispose()
 
 
-
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
     """The request's transaction: committed when the handler returns, rolled back when it raises.
 

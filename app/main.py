@@ -38,9 +38,7 @@ def _openapi() -> OpenAPIConfig:
         title="Maker-checker workflow API",
         version="1.0.0",
         path="/schema",
-        components=Components(
-            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
-        ),
+        components=Components(security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}),
         security=[{"BearerToken": []}],
     )
 

@@ -27,7 +27,9 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     """A request with an Authorization header is judged by its token alone; otherwise by its session."""
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         db: Database = connection.app.state.db
         token = bearer_token(connection)
         async with db.sessions() as session:

@@ -36,7 +36,9 @@ class CreateUserPayload(Payload):
     @classmethod
     def _username_shape(cls, value: str) -> str:
         if not re.fullmatch(USERNAME_PATTERN, value):
-            raise ValueError("Use 3 to 50 letters, digits, dots, dashes or underscores, starting with a letter or digit")
+            raise ValueError(
+                "Use 3 to 50 letters, digits, dots, dashes or underscores, starting with a letter or digit"
+            )
         return value
 
     @field_validator("roles")

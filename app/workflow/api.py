@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import REGISTRY
@@ -63,7 +63,10 @@ class WorkflowApiController(Controller):
 
     @post("/", status_code=201, summary="Submit an action for review")
     async def create_action(
-        self, request: Request[User, Any, Any], data: CreateActionIn, db_session: NamedDependency[AsyncSession]
+        self,
+        request: Request[User, Any, Any],
+        data: JSONBody[CreateActionIn],
+        db_session: NamedDependency[AsyncSession],
     ) -> ActionEnvelope:
         _must_be_caller(data.makerId, request.user, "makerId")
         action = await service.submit_action(
@@ -75,11 +78,11 @@ class WorkflowApiController(Controller):
     async def list_actions(
         self,
         db_session: NamedDependency[AsyncSession],
-        status: Annotated[str | None, Parameter(query="status")] = None,
-        action_type: Annotated[str | None, Parameter(query="actionType")] = None,
-        maker_id: Annotated[str | None, Parameter(query="makerId")] = None,
-        page: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
+        status: Annotated[str | None, QueryParameter(name="status")] = None,
+        action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
+        maker_id: Annotated[str | None, QueryParameter(name="makerId")] = None,
+        page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
     ) -> ActionList:
         result = await queries.list_actions(
             session=db_session, filters=_filters(status, action_type, maker_id), page=page, limit=limit
@@ -92,7 +95,9 @@ class WorkflowApiController(Controller):
         )
 
     @get("/{action_id:str}", summary="Get one action")
-    async def get_action(self, action_id: str, db_session: NamedDependency[AsyncSession]) -> ActionEnvelope:
+    async def get_action(
+        self, action_id: FromPath[str], db_session: NamedDependency[AsyncSession]
+    ) -> ActionEnvelope:
         action = await queries.get_action(session=db_session, action_id=parse_action_id(action_id))
         return ActionEnvelope(message="Action found", data=ActionOut.of(action))
 
@@ -100,8 +105,8 @@ class WorkflowApiController(Controller):
     async def review_action(
         self,
         request: Request[User, Any, Any],
-        action_id: str,
-        data: ReviewIn,
+        action_id: FromPath[str],
+        data: JSONBody[ReviewIn],
         db_session: NamedDependency[AsyncSession],
     ) -> ReviewEnvelope:
         _must_be_caller(data.checkerId, request.user, "checkerId")

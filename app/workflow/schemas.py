@@ -14,9 +14,9 @@ from app.models import WorkflowAction
 class CreateActionIn(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    actionType: str = Field(min_length=1, max_length=50)  # noqa: N815
+    actionType: str = Field(min_length=1, max_length=50)
     payload: dict[str, Any]
-    makerId: uuid.UUID | None = None  # noqa: N815
+    makerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
 
 
@@ -24,26 +24,26 @@ class ReviewIn(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     status: Literal["approved", "rejected"]
-    reviewComment: str | None = Field(default=None, max_length=2000)  # noqa: N815
-    checkerId: uuid.UUID | None = None  # noqa: N815
+    reviewComment: str | None = Field(default=None, max_length=2000)
+    checkerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
 
 
 class ActionOut(SQLModel):
     id: uuid.UUID
-    actionType: str  # noqa: N815
+    actionType: str
     status: str
     payload: dict[str, Any]
     summary: str
-    makerId: uuid.UUID  # noqa: N815
-    checkerId: uuid.UUID | None  # noqa: N815
-    reviewComment: str | None  # noqa: N815
-    reviewedAt: datetime | None  # noqa: N815
-    createdAt: datetime  # noqa: N815
-    updatedAt: datetime  # noqa: N815
-    requiredApprovals: int  # noqa: N815
+    makerId: uuid.UUID
+    checkerId: uuid.UUID | None
+    reviewComment: str | None
+    reviewedAt: datetime | None
+    createdAt: datetime
+    updatedAt: datetime
+    requiredApprovals: int
     approvals: int
-    executionResult: dict[str, Any] | None  # noqa: N815
+    executionResult: dict[str, Any] | None
     error: str | None
 
     @classmethod
@@ -76,7 +76,7 @@ class ActionEnvelope(SQLModel):
 
 class ReviewData(SQLModel):
     action: ActionOut
-    executionResult: dict[str, Any] | None = None  # noqa: N815
+    executionResult: dict[str, Any] | None = None
 
 
 class ReviewEnvelope(SQLModel):
@@ -89,7 +89,7 @@ class Pagination(SQLModel):
     page: int
     limit: int
     total: int
-    totalPages: int  # noqa: N815
+    totalPages: int
 
 
 class ActionList(SQLModel):

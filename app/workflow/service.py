@@ -119,7 +119,9 @@ async def _reject(
     session: AsyncSession, action: WorkflowAction, reviewer: User, comment: str | None
 ) -> ReviewOutcome:
     now = utcnow()
-    session.add(ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision="rejected", comment=comment))
+    session.add(
+        ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision="rejected", comment=comment)
+    )
     action.status = ActionStatus.REJECTED.value
     action.checker_id, action.review_comment = reviewer.id, comment
     action.reviewed_at = action.updated_at = now
@@ -141,7 +143,11 @@ async def _approve(
 ) -> ReviewOutcome:
     kind = _known_type(action.action_type)
     ctx = ExecutionContext(
-        session=session, action_id=action.id, maker_id=action.maker_id, checker_id=reviewer.id, base_url=base_url
+        session=session,
+        action_id=action.id,
+        maker_id=action.maker_id,
+        checker_id=reviewer.id,
+        base_url=base_url,
     )
     try:
         # a savepoint: a refused execution must leave no review, no count and no partial effect behind
@@ -156,13 +162,19 @@ async def _approve(
         event_type="action_approved" if final else "approval_recorded",
         actor_id=reviewer.id,
         action_id=action.id,
-        details={"approvals": action.approvals, "requiredApprovals": action.required_approvals, "result": result},
+        details={
+            "approvals": action.approvals,
+            "requiredApprovals": action.required_approvals,
+            "result": result,
+        },
     )
     await notify_queue_changed(session=session, action_id=action.id, status=action.status)
     if not final:
         return ReviewOutcome(action=action, message="Approval recorded; more approvals are needed")
     return ReviewOutcome(
-        action=action, message="Action approved and executed", execution_result={**(result or {}), **ctx.revealed_once}
+        action=action,
+        message="Action approved and executed",
+        execution_result={**(result or {}), **ctx.revealed_once},
     )
 
 
@@ -170,7 +182,9 @@ async def _record_approval(
     ctx: ExecutionContext, kind: ActionType, action: WorkflowAction, reviewer: User, comment: str | None
 ) -> dict[str, Any] | None:
     session, now = ctx.session, utcnow()
-    session.add(ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision="approved", comment=comment))
+    session.add(
+        ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision="approved", comment=comment)
+    )
     action.approvals += 1
     action.updated_at = now
     result = None

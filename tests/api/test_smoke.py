@@ -1,0 +1,22 @@
+import pytest
+
+from tests.factories import submit, user_payload
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_health_answers_without_authentication(client):
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+async def test_maker_submits_and_checker_approves(client, maker, checker):
+    action = await submit(client, maker, "create_user", user_payload(username="smoke1"))
+    response = await client.post(
+        f"/api/workflow/actions/{action['id']}/review", json={"status": "approved"}, headers=checker.headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["data"]["action"]["status"] == "approved"
+    assert body["data"]["executionResult"]["activationUrl"].startswith("http://testserver.local/activate/")

@@ -1,0 +1,84 @@
+"""Plain async helpers that put users and actions in the test database."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from app.accounts.service import create_user_directly
+from app.accounts.tokens import issue_api_token
+from app.db import Database
+from app.models import User
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User
+    token: str
+
+    @property
+    def id(self) -> str:
+        return str(self.user.id)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_actor(
+    db: Database, *roles: str, username: str | None = None, password: str | None = None
+) -> Actor:
+    """A user with the given roles and an API token."""
+    name = username or f"{'-'.join(roles) or 'nobody'}-{uuid.uuid4().hex[:8]}"
+    async with db.sessions() as session, session.begin():
+        user = await create_user_directly(
+            session=session,
+            username=name,
+            email=f"{name}@test.example",
+            roles=list(roles),
+            full_name=name.title(),
+            password=password,
+            via="test",
+        )
+        token = await issue_api_token(session=session, user=user, name="test")
+    return Actor(user=user, token=token)
+
+
+def user_payload(**overrides: Any) -> dict[str, Any]:
+    suffix = uuid.uuid4().hex[:8]
+    return {
+        "email": f"u{suffix}@example.com",
+        "username": f"user{suffix}",
+        "fullName": "New User",
+    } | overrides
+
+
+def account_payload(user_id: str, **overrides: Any) -> dict[str, Any]:
+    number = "AC" + uuid.uuid4().hex[:10].upper()
+    return {
+        "userId": user_id,
+        "accountNumber": number,
+        "accountType": "savings",
+        "balance": "1000.00",
+        "currency": "EUR",
+    } | overrides
+
+
+def promotion_payload(**overrides: Any) -> dict[str, Any]:
+    return {
+        "code": "PROMO-" + uuid.uuid4().hex[:6].upper(),
+        "name": "Spring sale",
+        "description": "Ten percent off",
+        "discountType": "percentage",
+        "discountValue": "10",
+        "startDate": "2027-03-01",
+        "endDate": "2027-03-31",
+    } | overrides
+
+
+async def submit(client: Any, actor: Actor, action_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Submit through the API and return the created action's JSON; fails the test on any other answer."""
+    response = await client.post(
+        "/api/workflow/actions", json={"actionType": action_type, "payload": payload}, headers=actor.headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
