@@ -6,31 +6,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar, get
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
 
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
+from app.accounts.controller import ActivationController, LoginController
+from app.accounts.sessions import PostgresSessionStore, session_config
 from app.db import Database, provide_db_session, resolve_database_url
-from app.settings import get_settings
+from app.settings import PROJECT_ROOT, get_settings
+from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
+from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.workflow.api import WorkflowApiController
+from app.workflow.controller import ActionPagesController, HomeController, RequestController
+from app.workflow.notify import QUEUE_CHANNEL
+from app.workflow.queue import QueueController
 
 
 @get("/health", exclude_from_auth=True, tags=["system"], summary="Liveness")
 async def health() -> dict[str, str]:
     return {"status": "ok", "timestamp": datetime.now(UTC).isoformat()}
-
-
-@asynccontextmanager
-async def database_lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-    db = Database.connect(resolve_database_url(get_settings()))
-    app.state.db = db
-    try:
-        yield
-    finally:
-        await db.dispose()
 
 
 def _openapi() -> OpenAPIConfig:
@@ -43,15 +47,62 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
+def _templates() -> TemplateConfig[JinjaTemplateEngine]:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters.update(TEMPLATE_FILTERS)
+        engine.engine.trim_blocks = engine.engine.lstrip_blocks = True
+
+    return TemplateConfig(
+        directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure
+    )
+
+
 def create_app(**overrides: Any) -> Litestar:
     settings = get_settings()
     settings.check()
+    db = Database.connect(resolve_database_url(settings))
+
+    @asynccontextmanager
+    async def dispose_database(_: Litestar) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    sessions = session_config(secure=settings.secure_cookies)
     return Litestar(
-        route_handlers=[health, WorkflowApiController],
-        middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
+        route_handlers=[
+            health,
+            WorkflowApiController,
+            LoginController,
+            ActivationController,
+            HomeController,
+            RequestController,
+            ActionPagesController,
+            QueueController,
+            create_static_files_router(
+                path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False
+            ),
+        ],
+        plugins=[
+            HTMXPlugin(),  # first: it replaces signature_types
+            ChannelsPlugin(backend=AsyncPgChannelsBackend(dsn=db.url), channels=[QUEUE_CHANNEL]),
+        ],
+        middleware=[
+            sessions.middleware,
+            DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS),
+            DefineMiddleware(
+                BearerExemptCSRFMiddleware,
+                config=csrf_config(secret=settings.resolved_secret_key(), secure=settings.secure_cookies),
+            ),
+        ],
+        stores={"sessions": PostgresSessionStore(db)},
+        state=State({"db": db}),
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[database_lifespan],
+        after_request=add_vary_header,
+        lifespan=[dispose_database],
+        template_config=_templates(),
         openapi_config=_openapi(),
         debug=False,
         **overrides,

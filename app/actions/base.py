@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BeforeValidator, ConfigDict, ValidationError
+from pydantic import BeforeValidator, ConfigDict, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +22,14 @@ class Payload(SQLModel):
 
     format_hints: ClassVar[dict[str, str]] = {}
     """Plain-words explanation of a field's expected shape, shown when its pattern does not match."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_character(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text or jsonb: refuse it here rather than fail with a 500
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Must not contain NUL characters")
+        return value
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -81,6 +89,11 @@ class ActionType(Generic[P]):
     """Conflicts with current data, by field; run at submission and again at execution."""
     apply: Callable[[ExecutionContext, P], Awaitable[dict[str, Any]]]
     """Performs the operation in the caller's transaction; returns a JSON-able result."""
+    form_options: Callable[[AsyncSession], Awaitable[dict[str, Any]]] | None = None
+    """Choices the form offers (such as the users an account can belong to)."""
+
+    async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
+        return await self.form_options(session) if self.form_options else {}
 
     @property
     def form_template(self) -> str:

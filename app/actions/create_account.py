@@ -65,6 +65,11 @@ async def apply(ctx: ExecutionContext, payload: CreateAccountPayload) -> dict[st
     return {"accountId": str(account.id), "accountNumber": account.account_number}
 
 
+async def form_options(session: AsyncSession) -> dict[str, Any]:
+    users = await session.exec(select(User).where(User.is_active).order_by(User.username))
+    return {"owners": [(str(user.id), f"{user.username} ({user.full_name or user.email})") for user in users]}
+
+
 ACTION = ActionType(
     name="create_account",
     label="Open account",
@@ -72,4 +77,5 @@ ACTION = ActionType(
     summarize=summarize,
     check_current_data=check_current_data,
     apply=apply,
+    form_options=form_options,
 )

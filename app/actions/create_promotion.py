@@ -14,6 +14,10 @@ from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, 
 from app.models import Promotion
 
 
+MAX_DISCOUNT_VALUE = Decimal("9999999999.99")
+"""The largest value promotions.discount_value (NUMERIC(12, 2)) can hold."""
+
+
 class DiscountType(StrEnum):
     PERCENTAGE = "percentage"
     FIXED = "fixed"
@@ -47,6 +51,8 @@ class CreatePromotionPayload(Payload):
     def _within_bounds(cls, value: Decimal, info: ValidationInfo) -> Decimal:
         if value <= 0:
             raise ValueError("Must be greater than 0")
+        if value > MAX_DISCOUNT_VALUE:
+            raise ValueError(f"Must be at most {MAX_DISCOUNT_VALUE}")
         if info.data.get("discount_type") is DiscountType.PERCENTAGE and value > 100:
             raise ValueError("A percentage discount can be at most 100")
         return value

@@ -1,15 +1,23 @@
-"""Exception handlers: every error becomes the API's envelope with the right status, never a bare 500."""
+"""Exception handlers: API callers get the JSON envelope, people get a page; never a bare 500."""
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_500_INTERNAL_SERVER_ERROR
 
 from app.errors import DomainError
 
 log = logging.getLogger(__name__)
+
+_MACHINE_PREFIXES = ("/api/", "/health", "/schema", "/queue/events")
+
+
+def is_api_request(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith(_MACHINE_PREFIXES)
 
 
 def _envelope(status_code: int, error: str, details: list[dict[str, str]] | None = None) -> Response[Any]:
@@ -19,8 +27,31 @@ def _envelope(status_code: int, error: str, details: list[dict[str, str]] | None
     return Response(content=body, status_code=status_code, media_type=MediaType.JSON)
 
 
-def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return Response(content=exc.envelope(), status_code=exc.status_code, media_type=MediaType.JSON)
+def _page(request: Request[Any, Any, Any], status_code: int, message: str) -> Response[Any]:
+    if status_code == HTTP_401_UNAUTHORIZED:
+        return _to_login(request)
+    from app.web.rendering import page_context
+
+    context = page_context(request, {"status": status_code, "message": message})
+    return Template("errors/error.html", context=context, status_code=status_code)
+
+
+def _to_login(request: Request[Any, Any, Any]) -> Response[Any]:
+    target = "/login?next=" + quote(request.url.path, safe="/")
+    if request.headers.get("hx-request") == "true":
+        # a 3xx would be followed inside the fragment target; ask htmx to navigate instead
+        return Response(content="", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
+def _respond(request: Request[Any, Any, Any], status_code: int, message: str, details: Any = None) -> Any:
+    if is_api_request(request):
+        return _envelope(status_code, message, details)
+    return _page(request, status_code, message)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Any:
+    return _respond(request, exc.status_code, exc.message, exc.envelope().get("details"))
 
 
 def _validation_details(extra: Any) -> list[dict[str, str]]:
@@ -32,19 +63,19 @@ def _validation_details(extra: Any) -> list[dict[str, str]]:
     return details
 
 
-def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Any:
     details = _validation_details(exc.extra)
     message = "The request is not valid" if details else (exc.detail or "The request is not valid")
-    return _envelope(400, message, details or None)
+    return _respond(request, 400, message, details or None)
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    return _envelope(exc.status_code, exc.detail, _validation_details(exc.extra) or None)
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Any:
+    return _respond(request, exc.status_code, exc.detail, _validation_details(exc.extra) or None)
 
 
-def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Any:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _envelope(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+    return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

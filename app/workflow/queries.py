@@ -38,13 +38,16 @@ class Page:
         return (self.total + self.limit - 1) // self.limit
 
 
-async def list_actions(*, session: AsyncSession, filters: ActionFilter, page: int, limit: int) -> Page:
-    """Newest first; the total is counted by SQL."""
+async def list_actions(
+    *, session: AsyncSession, filters: ActionFilter, page: int, limit: int, oldest_first: bool = False
+) -> Page:
+    """Newest first (or oldest first, as a queue is worked); the total is counted by SQL."""
+    created = col(WorkflowAction.created_at)
     total = (await session.exec(filters.apply(select(func.count()).select_from(WorkflowAction)))).one()
     rows = (
         await session.exec(
             filters.apply(select(WorkflowAction))
-            .order_by(col(WorkflowAction.created_at).desc(), col(WorkflowAction.id))
+            .order_by(created.asc() if oldest_first else created.desc(), col(WorkflowAction.id))
             .offset((page - 1) * limit)
             .limit(limit)
         )

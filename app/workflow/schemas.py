@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 from sqlmodel import SQLModel
 
 from app.actions import get_action_type
@@ -27,6 +27,14 @@ class ReviewIn(SQLModel):
     reviewComment: str | None = Field(default=None, max_length=2000)
     checkerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
+
+    @field_validator("reviewComment")
+    @classmethod
+    def _no_nul_character(cls, value: str | None) -> str | None:
+        # PostgreSQL cannot store U+0000 in text: refuse it here rather than fail with a 500
+        if value is not None and "\x00" in value:
+            raise ValueError("Must not contain NUL characters")
+        return value
 
 
 class ActionOut(SQLModel):

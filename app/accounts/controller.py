@@ -1,0 +1,93 @@
+"""Login, logout and account activation pages."""
+
+import time
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts.login import LOGIN_FAILED_MESSAGE, activate_account, authenticate, find_activation
+from app.accounts.sessions import ROTATE_FLAG
+from app.errors import InvalidInput, NotFound
+from app.web.rendering import page_context
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would make a phishing link look like ours."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+class LoginController(Controller):
+    include_in_schema = False
+
+    @get("/login", name="login", exclude_from_auth=True)
+    async def login_page(
+        self,
+        request: Request[Any, Any, Any],
+        next_: Annotated[str | None, QueryParameter(name="next")] = None,
+    ) -> Template:
+        return Template("accounts/login.html", context=page_context(request, {"next": safe_next(next_)}))
+
+    @post("/login", name="login.submit", exclude_from_auth=True)
+    async def login(self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Any:
+        form = await request.form()
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        target = safe_next(str(form.get("next", "/")))
+        user = await authenticate(session=db_session, username=username, password=password)
+        if user is None:
+            context = {"error": LOGIN_FAILED_MESSAGE, "username": username, "next": target}
+            return Template("accounts/login.html", context=page_context(request, context), status_code=401)
+        request.set_session({"user_id": str(user.id), "auth_at": int(time.time()), ROTATE_FLAG: True})
+        return Redirect(target, status_code=303)
+
+    @post("/logout", name="logout")
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect("/login", status_code=303)
+
+
+class ActivationController(Controller):
+    path = "/activate"
+    include_in_schema = False
+
+    @get("/{token:str}", name="activate", exclude_from_auth=True)
+    async def activation_page(
+        self, request: Request[Any, Any, Any], token: FromPath[str], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        try:
+            await find_activation(session=db_session, token=token)
+        except NotFound as exc:
+            return Template(
+                "accounts/activate.html",
+                context=page_context(request, {"invalid": exc.message}),
+                status_code=404,
+            )
+        return Template("accounts/activate.html", context=page_context(request, {"token": token}))
+
+    @post("/{token:str}", name="activate.submit", exclude_from_auth=True)
+    async def activate(
+        self, request: Request[Any, Any, Any], token: FromPath[str], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        form = await request.form()
+        try:
+            user = await activate_account(
+                session=db_session,
+                token=token,
+                password=str(form.get("password", "")),
+                confirm=str(form.get("confirm", "")),
+            )
+        except NotFound as exc:
+            return Template(
+                "accounts/activate.html",
+                context=page_context(request, {"invalid": exc.message}),
+                status_code=404,
+            )
+        except InvalidInput as exc:
+            context = {"token": token, "errors": exc.details or {}}
+            return Template("accounts/activate.html", context=page_context(request, context), status_code=422)
+        return Template("accounts/activated.html", context=page_context(request, {"activated": user}))

@@ -1,0 +1,96 @@
+"""Password login with throttling, and account activation through a one-time link."""
+
+import hashlib
+from datetime import timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts.passwords import hash_password_async, password_problem, verify_password_async
+from app.accounts.service import find_user
+from app.audit import record_event
+from app.errors import InvalidInput, NotFound
+from app.models import ActivationToken, User, utcnow
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+LOGIN_FAILED_MESSAGE = (
+    "Wrong username or password, or the account is locked for 15 minutes after 5 failed attempts."
+)
+
+
+async def authenticate(*, session: AsyncSession, username: str, password: str) -> User | None:
+    """The user when the credentials are right and the account is usable; None otherwise.
+
+    Failed attempts are counted and audited; the fifth locks the account for LOCKOUT.
+    The caller must commit even when this returns None, so the count is kept.
+    """
+    user = await find_user(session=session, username=username)
+    now = utcnow()
+    locked = user is not None and user.locked_until is not None and user.locked_until > now
+    # always verify a hash, so response time does not tell whether the username exists
+    password_ok = await verify_password_async(user.password_hash if user else None, password)
+    if user is not None and password_ok and user.is_active and not locked:
+        user.failed_logins, user.locked_until = 0, None
+        session.add(user)
+        await record_event(session=session, event_type="login_succeeded", actor_id=user.id)
+        return user
+    if user is not None and not locked:
+        await _count_failure(session, user)
+    await record_event(
+        session=session,
+        event_type="login_failed",
+        actor_id=user.id if user else None,
+        details={"username": username[:100], "locked": locked},
+    )
+    return None
+
+
+async def _count_failure(session: AsyncSession, user: User) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.failed_logins, user.locked_until = 0, utcnow() + LOCKOUT
+        await record_event(session=session, event_type="account_locked", actor_id=user.id)
+    session.add(user)
+    await session.flush()
+
+
+async def find_activation(*, session: AsyncSession, token: str) -> ActivationToken:
+    """The unused, unexpired activation token; raises NotFound otherwise."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    found = (
+        await session.exec(
+            select(ActivationToken).where(
+                ActivationToken.token_hash == digest,
+                col(ActivationToken.used_at).is_(None),
+                ActivationToken.expires_at > utcnow(),
+            )
+        )
+    ).first()
+    if found is None:
+        raise NotFound("This activation link is not valid: it was used already, has expired, or is wrong.")
+    return found
+
+
+async def activate_account(*, session: AsyncSession, token: str, password: str, confirm: str) -> User:
+    """Set the user's first password and spend the link.
+
+    Raises:
+        NotFound: the link is not valid.
+        InvalidInput: the password is not acceptable or the two entries differ.
+    """
+    activation = await find_activation(session=session, token=token)
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput("Choose another password", details={"password": problem})
+    if password != confirm:
+        raise InvalidInput("The passwords differ", details={"confirm": "Type the same password twice"})
+    user = await session.get(User, activation.user_id, with_for_update=True)
+    if user is None or not user.is_active:
+        raise NotFound("This account is not active.")
+    user.password_hash = await hash_password_async(password)
+    user.updated_at = activation.used_at = utcnow()
+    session.add_all([user, activation])
+    await session.flush()
+    await record_event(session=session, event_type="account_activated", actor_id=user.id)
+    return user

@@ -1,0 +1,135 @@
+"""Browser sessions kept in PostgreSQL, so that every app process sees the same ones.
+
+The session id is rotated at login (session-fixation defence) and sessions expire after
+30 idle minutes; the 12-hour absolute limit is checked by the auth middleware.
+"""
+
+import json
+import secrets
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.stores.base import Store
+from litestar.types import Message, ScopeSession
+from sqlalchemy import text
+
+from app.db import Database
+
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+ROTATE_FLAG = "_rotate_session_id"
+_ROTATED_ID = "maker_checker.rotated_session_id"
+
+
+def _seconds(value: int | timedelta | None) -> int | None:
+    return int(value.total_seconds()) if isinstance(value, timedelta) else value
+
+
+def _user_of(value: bytes) -> UUID | None:
+    try:
+        user_id = json.loads(value).get("user_id")
+        return UUID(str(user_id)) if user_id else None
+    except (ValueError, AttributeError):
+        return None
+
+
+class PostgresSessionStore(Store):
+    """The `sessions` table as a Litestar Store; rows know their user so they can be ended together."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        seconds = _seconds(expires_in) or int(IDLE_TIMEOUT.total_seconds())
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO sessions (id, user_id, data, created_at, expires_at) "
+                    "VALUES (:id, :user_id, :data, now(), now() + make_interval(secs => :seconds)) "
+                    "ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, data = EXCLUDED.data, "
+                    "expires_at = EXCLUDED.expires_at"
+                ),
+                {"id": key, "user_id": _user_of(data), "data": data, "seconds": seconds},
+            )
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        seconds = _seconds(renew_for)
+        async with self.db.engine.begin() as conn:
+            if seconds:
+                row = await conn.execute(
+                    text(
+                        "UPDATE sessions SET expires_at = now() + make_interval(secs => :seconds) "
+                        "WHERE id = :id AND expires_at > now() RETURNING data"
+                    ),
+                    {"id": key, "seconds": seconds},
+                )
+            else:
+                row = await conn.execute(
+                    text("SELECT data FROM sessions WHERE id = :id AND expires_at > now()"), {"id": key}
+                )
+            data = row.scalar_one_or_none()
+        return bytes(data) if data is not None else None
+
+    async def delete(self, key: str) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM sessions WHERE id = :id"), {"id": key})
+
+    async def delete_all(self) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM sessions"))
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        async with self.db.engine.begin() as conn:
+            row = await conn.execute(
+                text("SELECT extract(epoch FROM expires_at - now())::int FROM sessions WHERE id = :id"),
+                {"id": key},
+            )
+            seconds = row.scalar_one_or_none()
+        return seconds if seconds is not None and seconds > 0 else None
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Issues a fresh session id, and forgets the old one, when the session asks for it (at login)."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        return connection.scope.get(_ROTATED_ID) or super().get_session_id(connection)  # type: ignore[return-value]
+
+    async def store_in_message(
+        self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> None:
+        if isinstance(scope_session, dict) and scope_session.pop(ROTATE_FLAG, False):
+            old_id = connection.cookies.get(self.config.key)
+            if old_id:
+                await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            connection.scope[_ROTATED_ID] = secrets.token_hex(self.config.session_id_bytes)  # type: ignore[literal-required]
+        await super().store_in_message(scope_session, message, connection)
+
+
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
+
+
+def session_config(*, secure: bool) -> RotatingSessionConfig:
+    return RotatingSessionConfig(
+        key="mc_session",
+        max_age=int(IDLE_TIMEOUT.total_seconds()),
+        renew_on_access=True,
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+        store="sessions",
+        exclude=["^/static/", "^/health$"],
+    )
+
+
+async def end_sessions_of(*, db: Database, user_id: UUID) -> None:
+    """Log a user out everywhere (used when the user is disabled)."""
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM sessions WHERE user_id = :user_id"), {"user_id": user_id})

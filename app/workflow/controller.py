@@ -1,0 +1,212 @@
+"""Pages for people: new request, action detail with inline review, history."""
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts.guards import requires_maker
+from app.actions import REGISTRY, get_action_type
+from app.errors import DomainError, InvalidInput
+from app.models import ActionStatus, Role, User, WorkflowAction
+from app.web.rendering import page_context, render, wants_fragment
+from app.web.urls import public_base_url
+from app.workflow import queries, service, views
+from app.workflow.forms import payload_from_form
+from app.workflow.queries import ActionFilter
+
+HISTORY_PAGE_SIZE = 25
+
+
+def _parse_uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+class HomeController(Controller):
+    include_in_schema = False
+
+    @get("/", name="home")
+    async def home(self, request: Request[User, Any, Any]) -> Redirect:
+        user = request.user
+        if user.has_role(Role.CHECKER):
+            return Redirect("/queue", status_code=303)
+        if user.has_role(Role.MAKER):
+            return Redirect("/actions/new", status_code=303)
+        return Redirect("/history", status_code=303)
+
+
+class RequestController(Controller):
+    """A maker picks a type, fills its form, and submits it for review."""
+
+    path = "/actions/new"
+    guards = [requires_maker]
+    include_in_schema = False
+
+    @get("/", name="request.new")
+    async def new_request(
+        self,
+        request: Request[User, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
+    ) -> Template:
+        kind = get_action_type(action_type or "") or next(iter(REGISTRY.values()))
+        options = await kind.options_for_form(db_session)
+        context = {"kind": kind, "values": {}, "errors": {}, "options": options}
+        return render(
+            request, page="workflow/new.html", fragment="workflow/_request_form.html", context=context
+        )
+
+    @post("/", name="request.submit")
+    async def submit_request(
+        self, request: Request[User, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        form = await request.form()
+        kind = get_action_type(str(form.get("actionType", "")))
+        if kind is None:
+            raise InvalidInput("Unknown action type", details={"actionType": "Pick a type of request"})
+        raw = payload_from_form(kind, form)
+        try:
+            action = await service.submit_action(
+                session=db_session, maker=request.user, action_type=kind.name, raw_payload=raw
+            )
+        except InvalidInput as exc:
+            options = await kind.options_for_form(db_session)
+            context = {
+                "kind": kind,
+                "values": raw,
+                "errors": exc.details or {},
+                "message": exc.message,
+                "options": options,
+            }
+            return render(
+                request,
+                page="workflow/new.html",
+                fragment="workflow/_request_form.html",
+                context=context,
+                status_code=422,
+            )
+        context = {
+            "kind": kind,
+            "submitted": await views.action_view(session=db_session, action=action, viewer=request.user),
+        }
+        return render(
+            request, page="workflow/new.html", fragment="workflow/_request_submitted.html", context=context
+        )
+
+
+class ActionPagesController(Controller):
+    """One action in full, its inline review, and the history of all actions."""
+
+    include_in_schema = False
+
+    @get("/actions/{action_id:str}", name="action.detail")
+    async def detail(
+        self,
+        request: Request[User, Any, Any],
+        action_id: FromPath[str],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Template:
+        parsed = _parse_uuid(action_id)
+        if parsed is None:
+            return Template(
+                "errors/error.html",
+                context=page_context(request, {"status": 404, "message": "No action has this id"}),
+                status_code=404,
+            )
+        action = await queries.get_action(session=db_session, action_id=parsed)
+        view = await views.action_view(session=db_session, action=action, viewer=request.user)
+        reviews, events = await views.reviews_and_events(session=db_session, action_id=parsed)
+        context = {
+            "view": view,
+            "reviews": reviews,
+            "events": events,
+            "kind": get_action_type(action.action_type),
+        }
+        return Template("workflow/detail.html", context=page_context(request, context))
+
+    @post("/actions/{action_id:str}/review", name="action.review")
+    async def review(
+        self,
+        request: Request[User, Any, Any],
+        action_id: FromPath[str],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Template:
+        form = await request.form()
+        decision, comment = str(form.get("decision", "")), str(form.get("comment", ""))
+        parsed = _parse_uuid(action_id)
+        outcome, error, status_code = None, None, 200
+        try:
+            if parsed is None or decision not in ("approved", "rejected"):
+                raise InvalidInput("Choose approve or reject")
+            outcome = await service.review_action(
+                session=db_session,
+                action_id=parsed,
+                reviewer=request.user,
+                approve=decision == "approved",
+                comment=comment,
+                base_url=public_base_url(request),
+            )
+        except DomainError as exc:
+            # raised before anything was written, except a refused execution whose audit is meant to stay
+            error, status_code = exc, (422 if exc.status_code == 400 else exc.status_code)
+        action = outcome.action if outcome else (await _maybe_action(db_session, parsed))
+        view = (
+            await views.action_view(session=db_session, action=action, viewer=request.user)
+            if action
+            else None
+        )
+        context = {
+            "view": view,
+            "outcome": outcome,
+            "error": error,
+            "comment": comment,
+            "action_id": action_id,
+        }
+        page = "workflow/decision.html"
+        return render(
+            request,
+            page=page,
+            fragment="workflow/_decision_row.html",
+            context=context,
+            status_code=status_code,
+        )
+
+    @get("/history", name="history")
+    async def history(
+        self,
+        request: Request[User, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        status: Annotated[str | None, QueryParameter(name="status")] = None,
+        action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
+        maker_id: Annotated[str | None, QueryParameter(name="makerId")] = None,
+        page: Annotated[str | None, QueryParameter(name="page")] = None,
+    ) -> Template:
+        filters = ActionFilter(
+            status=status if status in {s.value for s in ActionStatus} else None,
+            action_type=action_type if action_type in REGISTRY else None,
+            maker_id=_parse_uuid(maker_id),
+        )
+        page_number = int(page) if page and page.isdigit() and 0 < int(page) < 1_000_000 else 1
+        result = await queries.list_actions(
+            session=db_session, filters=filters, page=page_number, limit=HISTORY_PAGE_SIZE
+        )
+        context = {
+            "rows": await views.views_of(db_session, result.rows, request.user),
+            "result": result,
+            "filters": filters,
+            "makers": await views.makers(session=db_session),
+        }
+        return render(
+            request, page="workflow/history.html", fragment="workflow/_history_table.html", context=context
+        )
+
+
+async def _maybe_action(session: AsyncSession, action_id: uuid.UUID | None) -> WorkflowAction | None:
+    return await session.get(WorkflowAction, action_id) if action_id else None

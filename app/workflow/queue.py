@@ -1,0 +1,56 @@
+"""The live pending queue: the page, its rows fragment, and the event stream that refreshes it."""
+
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
+
+import anyio
+from litestar import Controller, Request, get
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
+from litestar.types import SSEData
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.actions import REGISTRY
+from app.models import User
+from app.web.rendering import render
+from app.workflow import views
+from app.workflow.notify import QUEUE_CHANNEL
+
+QUEUE_EVENT = "queue-changed"
+
+
+class QueueController(Controller):
+    path = "/queue"
+    include_in_schema = False
+
+    @get("/", name="queue")
+    async def queue(
+        self,
+        request: Request[User, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
+    ) -> Template:
+        chosen = action_type if action_type in REGISTRY else None
+        rows, total = await views.pending_queue(session=db_session, viewer=request.user, action_type=chosen)
+        context = {"rows": rows, "total": total, "chosen_type": chosen}
+        return render(
+            request, page="workflow/queue.html", fragment="workflow/_queue_rows.html", context=context
+        )
+
+    @get("/events", name="queue.events")
+    async def events(self, channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+        return ServerSentEvent(_queue_signals(channels), retry_duration=2000)
+
+
+async def _queue_signals(channels: ChannelsPlugin) -> AsyncGenerator[SSEData, None]:
+    """One event at (re)connection, so a page that missed signals while away refreshes; then one per change."""
+    subscriber = await channels.subscribe([QUEUE_CHANNEL])
+    try:
+        yield ServerSentEventMessage(event=QUEUE_EVENT, data="connected")
+        async for _ in subscriber.iter_events():
+            yield ServerSentEventMessage(event=QUEUE_EVENT, data="changed")
+    finally:
+        with anyio.CancelScope(shield=True):  # a client that leaves arrives here as a cancellation
+            await channels.unsubscribe(subscriber)
