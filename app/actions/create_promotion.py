@@ -13,7 +13,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Payload
 from app.models import Promotion
 
-
 MAX_DISCOUNT_VALUE = Decimal("9999999999.99")
 """The largest value promotions.discount_value (NUMERIC(12, 2)) can hold."""
 

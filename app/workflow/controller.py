@@ -13,7 +13,7 @@ from app.accounts.guards import requires_maker
 from app.actions import REGISTRY, get_action_type
 from app.errors import DomainError, InvalidInput
 from app.models import ActionStatus, Role, User, WorkflowAction
-from app.web.rendering import page_context, render, wants_fragment
+from app.web.rendering import page_context, render
 from app.web.urls import public_base_url
 from app.workflow import queries, service, views
 from app.workflow.forms import payload_from_form

@@ -45,7 +45,7 @@ class QueueController(Controller):
 
 
 async def _queue_signals(channels: ChannelsPlugin) -> AsyncGenerator[SSEData, None]:
-    """One event at (re)connection, so a page that missed signals while away refreshes; then one per change."""
+    """An event on (re)connecting, so a page that missed changes refreshes; then one per change."""
     subscriber = await channels.subscribe([QUEUE_CHANNEL])
     try:
         yield ServerSentEventMessage(event=QUEUE_EVENT, data="connected")
