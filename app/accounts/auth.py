@@ -1,5 +1,6 @@
 """Who is calling: a bearer token (scripts) or the browser session (people)."""
 
+import time
 import uuid
 from typing import Any
 
@@ -8,6 +9,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts.sessions import ABSOLUTE_TIMEOUT
 from app.accounts.tokens import user_for_token
 from app.db import Database
 from app.models import User
@@ -47,8 +49,12 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
 async def _session_user(session: AsyncSession, connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
     if "session" not in connection.scope:
         return None
-    user_id = (connection.session or {}).get("user_id")
-    if not user_id:
+    data = connection.session or {}
+    user_id, auth_at = data.get("user_id"), data.get("auth_at")
+    if not user_id or not isinstance(auth_at, int | float):
+        return None
+    if time.time() - auth_at > ABSOLUTE_TIMEOUT.total_seconds():
+        connection.clear_session()  # past the absolute limit: log in again, however active
         return None
     try:
         user = await session.get(User, uuid.UUID(str(user_id)))

@@ -34,7 +34,9 @@ class LoginController(Controller):
         return Template("accounts/login.html", context=page_context(request, {"next": safe_next(next_)}))
 
     @post("/login", name="login.submit", exclude_from_auth=True)
-    async def login(self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Any:
+    async def login(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template | Redirect:
         form = await request.form()
         username, password = str(form.get("username", "")), str(form.get("password", ""))
         target = safe_next(str(form.get("next", "/")))

@@ -13,7 +13,7 @@ from uuid import UUID
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
-from litestar.types import Message, ScopeSession
+from litestar.types import Empty, Message, ScopeSession
 from sqlalchemy import text
 
 from app.db import Database
@@ -104,6 +104,11 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
+        if isinstance(scope_session, dict) and not scope_session:
+            # anonymous visitors get no session row and no cookie; an emptied session is ended
+            if not connection.cookies.get(self.config.key):
+                return
+            scope_session = Empty
         if isinstance(scope_session, dict) and scope_session.pop(ROTATE_FLAG, False):
             old_id = connection.cookies.get(self.config.key)
             if old_id:

@@ -59,7 +59,12 @@ def _validation_details(extra: Any) -> list[dict[str, str]]:
     for item in extra if isinstance(extra, list) else []:
         if isinstance(item, dict):
             field = str(item.get("key") or item.get("source") or "body")
-            details.append({"field": field, "message": str(item.get("message", "Invalid value"))})
+            message = str(item.get("message", "Invalid value")).removeprefix("Value error, ")
+            if message == repr(field):  # a missing value is reported as the KeyError of its name
+                message = "Required"
+                if field == "data" and item.get("source") == "body":
+                    field, message = "body", "A JSON body is required"
+            details.append({"field": field, "message": message})
     return details
 
 
