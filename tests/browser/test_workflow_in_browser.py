@@ -1,9 +1,10 @@
 """A maker and a checker use the system in Chromium, in two separate browser contexts."""
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import AppServer, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -193,3 +194,25 @@ def test_queue_is_readable_at_phone_width(server, people, new_context):
     width = queue.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390
     screenshot(queue, "queue-phone")
+
+
+def test_live_queue_reconnects_after_a_server_restart(database_url, people, new_context):
+    maker, checker = people("maker"), people("checker")
+    app_server = AppServer(database_url).start()
+    try:
+        queue = log_in(new_context(), app_server.url, checker, "/queue")
+        expect(queue.locator("#queue-status")).to_have_text("0 pending")
+        app_server.stop()
+        app_server.start()  # same port, new process
+
+        payload = {"email": "after@example.com", "username": "after.restart", "fullName": "After Restart"}
+        response = httpx.post(
+            app_server.url + "/api/workflow/actions",
+            json={"actionType": "create_user", "payload": payload},
+            headers={"Authorization": f"Bearer {maker.token}"},
+        )
+        assert response.status_code == 201
+        expect(queue.locator("tr", has_text="after.restart")).to_be_visible(timeout=20_000)
+        assert queue.url.endswith("/queue")
+    finally:
+        app_server.stop()
