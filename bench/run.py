@@ -166,9 +166,8 @@ def main() -> None:
         server.wait(timeout=10)
     print(f"{'benchmark':<44}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}  statuses")
     for r in results:
-        print(
-            f"{r['name']:<44}{r['requests']:>9}{r['per_second']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}  {r['statuses']}"
-        )
+        figures = f"{r['requests']:>9}{r['per_second']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}"
+        print(f"{r['name']:<44}{figures}  {r['statuses']}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps({"workers": WORKERS, "results": results}, indent=2))
