@@ -97,6 +97,7 @@ def create_user(username: str, email: str, roles: str, full_name: str | None, pa
     from app.accounts.passwords import password_problem
     from app.accounts.service import create_user_directly, parse_roles
 
+    _check_identity(username, email, full_name)
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     if password is not None and (problem := password_problem(password)):
         raise click.ClickException(f"Password refused: {problem}")
@@ -117,6 +118,20 @@ def create_user(username: str, email: str, roles: str, full_name: str | None, pa
         return str(user.id)
 
     click.echo(_in_transaction(work))
+
+
+def _check_identity(username: str, email: str, full_name: str | None) -> None:
+    """The same rules as a user created under dual control (the create_user action's payload)."""
+    from pydantic import ValidationError
+
+    from app.actions.base import validation_errors
+    from app.actions.create_user import CreateUserPayload
+
+    try:
+        CreateUserPayload.model_validate({"username": username, "email": email, "fullName": full_name or "-"})
+    except ValidationError as exc:
+        field, message = next(iter(validation_errors(exc, CreateUserPayload.format_hints).items()))
+        raise click.ClickException(f"{field} refused: {message}") from exc
 
 
 @main.command("create-token")

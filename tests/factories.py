@@ -82,3 +82,13 @@ async def submit(client: Any, actor: Actor, action_type: str, payload: dict[str,
     )
     assert response.status_code == 201, response.text
     return response.json()["data"]
+
+
+async def review(
+    client: Any, actor: Actor, action_id: str, status: str = "approved", comment: str | None = None
+) -> Any:
+    """Approve or reject through the API and return the raw response."""
+    body: dict[str, Any] = {"status": status}
+    if comment is not None:
+        body["reviewComment"] = comment
+    return await client.post(f"/api/workflow/actions/{action_id}/review", json=body, headers=actor.headers)

@@ -78,6 +78,12 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> A
     return _respond(request, exc.status_code, exc.detail, _validation_details(exc.extra) or None)
 
 
+def nesting_error_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Any:
+    # the JSON decoder recurses once per level: a body nested thousands deep is bad input, not a crash
+    log.warning("refused a too deeply nested request on %s %s", request.method, request.url.path)
+    return _respond(request, 400, "The request body is nested too deeply")
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Any:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
@@ -87,5 +93,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    RecursionError: nesting_error_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
 }

@@ -1,0 +1,113 @@
+"""The original tutorial's three curl flows, through the API with bearer tokens."""
+
+from decimal import Decimal
+
+import pytest
+from sqlmodel import func, select
+
+from app.models import Account, Promotion, User
+
+pytestmark = pytest.mark.anyio
+
+ACTIONS = "/api/workflow/actions"
+
+
+async def create(client, actor, action_type: str, payload: dict) -> dict:
+    response = await client.post(
+        ACTIONS, json={"actionType": action_type, "payload": payload}, headers=actor.headers
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["success"] is True
+    assert body["data"]["status"] == "pending"
+    assert body["data"]["makerId"] == actor.id
+    return body["data"]
+
+
+async def decide(client, actor, action_id: str, status: str, comment: str | None = None) -> dict:
+    body = {"status": status, "checkerId": actor.id}
+    if comment is not None:
+        body["reviewComment"] = comment
+    response = await client.post(f"{ACTIONS}/{action_id}/review", json=body, headers=actor.headers)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["success"] is True
+    assert answer["data"]["action"]["status"] == status
+    assert answer["data"]["action"]["checkerId"] == actor.id
+    return answer["data"]
+
+
+async def create_john(client, maker, checker) -> str:
+    action = await create(
+        client,
+        maker,
+        "create_user",
+        {"email": "john.doe@example.com", "username": "johndoe", "fullName": "John Doe"},
+    )
+    data = await decide(client, checker, action["id"], "approved", "Verified identity documents")
+    result = data["executionResult"]
+    assert result["username"] == "johndoe"
+    assert result["activationUrl"].startswith("http://testserver.local/activate/")
+    return result["userId"]
+
+
+async def test_flow_a_create_user_then_approve(client, db, maker, checker):
+    user_id = await create_john(client, maker, checker)
+    async with db.sessions() as session:
+        user = (await session.exec(select(User).where(User.username == "johndoe"))).one()
+    assert str(user.id) == user_id
+    assert user.email == "john.doe@example.com"
+    assert user.full_name == "John Doe"
+    assert user.roles == ["maker"]
+    assert user.password_hash is None  # no known password: the activation link sets it
+    pending = (await client.get(f"{ACTIONS}?status=pending", headers=checker.headers)).json()
+    assert pending["pagination"]["total"] == 0
+
+
+async def test_flow_b_create_account_for_that_user(client, db, maker, checker):
+    user_id = await create_john(client, maker, checker)
+    action = await create(
+        client,
+        maker,
+        "create_account",
+        {
+            "userId": user_id,
+            "accountNumber": "ACC001234567",
+            "accountType": "savings",
+            "balance": "5000.00",
+            "currency": "USD",
+        },
+    )
+    data = await decide(client, checker, action["id"], "approved")
+    async with db.sessions() as session:
+        account = (await session.exec(select(Account))).one()
+    assert data["executionResult"] == {"accountId": str(account.id), "accountNumber": "ACC001234567"}
+    assert str(account.user_id) == user_id
+    assert account.account_type == "savings"
+    assert account.balance == Decimal("5000.00")
+    assert account.currency == "USD"
+
+
+async def test_flow_c_create_promotion_then_reject(client, db, maker, checker):
+    action = await create(
+        client,
+        maker,
+        "create_promotion",
+        {
+            "code": "SUMMER2024",
+            "name": "Summer Sale",
+            "description": "20% off all items",
+            "discountType": "percentage",
+            "discountValue": 20,
+            "startDate": "2024-06-01",
+            "endDate": "2024-08-31",
+        },
+    )
+    data = await decide(client, checker, action["id"], "rejected", "Discount too high for this season")
+    assert data["action"]["reviewComment"] == "Discount too high for this season"
+    assert data["executionResult"] is None
+    async with db.sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(Promotion))).one() == 0
+    stored = (await client.get(f"{ACTIONS}/{action['id']}", headers=maker.headers)).json()["data"]
+    assert stored["status"] == "rejected"
+    assert stored["executionResult"] is None

@@ -1,0 +1,129 @@
+"""The migrations build exactly the schema the models describe, and undo it cleanly."""
+
+import uuid
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
+
+import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from app.db import ensure_database, run_blocking, sqlalchemy_url, with_database
+from app.settings import PROJECT_ROOT
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logging"] = False
+    return config
+
+
+@pytest.fixture
+def scratch_url(server_url: str) -> Iterator[str]:
+    """An empty database of its own, dropped after the test."""
+    name = f"mc_migr_{uuid.uuid4().hex[:10]}"
+    url = ensure_database(server_url, name)
+    yield url
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(with_database(server_url, "postgres"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    run_blocking(drop)
+
+
+def schema_differences(url: str) -> list:
+    async def compare() -> list:
+        engine = create_async_engine(sqlalchemy_url(url))
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(
+                    lambda sync_conn: compare_metadata(
+                        MigrationContext.configure(sync_conn, opts={"compare_type": True}), SQLModel.metadata
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    return run_blocking(compare)
+
+
+def fetch(url: str, query: str) -> list:
+    async def run() -> list:
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(row) for row in await conn.fetch(query)]
+        finally:
+            await conn.close()
+
+    return run_blocking(run)
+
+
+def tables(url: str) -> set[str]:
+    rows = fetch(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {name for (name,) in rows}
+
+
+def audit_trigger(url: str) -> list:
+    return fetch(url, "SELECT tgname FROM pg_trigger WHERE tgname = 'audit_events_append_only'")
+
+
+def current_revision(url: str) -> list:
+    return fetch(url, "SELECT version_num FROM alembic_version")
+
+
+def test_there_is_one_head():
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused/unused"))
+    assert len(script.get_heads()) == 1
+
+
+def test_upgrade_head_builds_exactly_the_models(scratch_url):
+    command.upgrade(alembic_config(scratch_url), "head")
+
+    assert schema_differences(scratch_url) == []
+    assert tables(scratch_url) == {table.name for table in SQLModel.metadata.sorted_tables} | {
+        "alembic_version"
+    }
+    assert audit_trigger(scratch_url) == [("audit_events_append_only",)]
+    head = ScriptDirectory.from_config(alembic_config(scratch_url)).get_current_head()
+    assert current_revision(scratch_url) == [(head,)]
+
+
+def test_the_models_differ_from_an_empty_database(scratch_url):
+    """The comparison itself can fail: on a database without the migrations it lists every table."""
+    differences = schema_differences(scratch_url)
+    added = {diff[1].name for diff in differences if diff[0] == "add_table"}
+    assert added == {table.name for table in SQLModel.metadata.sorted_tables}
+
+
+def test_downgrade_to_base_then_upgrade_again(scratch_url):
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "head")
+
+    command.downgrade(config, "base")
+    assert tables(scratch_url) == {"alembic_version"}
+    assert current_revision(scratch_url) == []
+    assert (
+        fetch(scratch_url, "SELECT proname FROM pg_proc WHERE proname = 'audit_events_refuse_change'") == []
+    )
+
+    command.upgrade(config, "head")
+    assert schema_differences(scratch_url) == []
+    assert audit_trigger(scratch_url) == [("audit_events_append_only",)]
+
+
+def test_upgrade_is_idempotent_at_head(scratch_url):
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "head")
+    command.upgrade(config, "head")
+    assert schema_differences(scratch_url) == []
