@@ -9,7 +9,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.accounts.sessions import ABSOLUTE_TIMEOUT
+from app.accounts.sessions import ABSOLUTE_TIMEOUT, SESSION_COOKIE
 from app.accounts.tokens import user_for_token
 from app.db import Database
 from app.models import User
@@ -46,6 +46,14 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth="session")
 
 
+async def _end_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Delete the session row now: the refusal that follows skips the session middleware."""
+    session_id = connection.cookies.get(SESSION_COOKIE)
+    if session_id:
+        await connection.app.stores.get("sessions").delete(session_id)
+    connection.clear_session()
+
+
 async def _session_user(session: AsyncSession, connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
     if "session" not in connection.scope:
         return None
@@ -54,7 +62,7 @@ async def _session_user(session: AsyncSession, connection: ASGIConnection[Any, A
     if not user_id or not isinstance(auth_at, int | float):
         return None
     if time.time() - auth_at > ABSOLUTE_TIMEOUT.total_seconds():
-        connection.clear_session()  # past the absolute limit: log in again, however active
+        await _end_session(connection)  # past the absolute limit: log in again, however active
         return None
     try:
         user = await session.get(User, uuid.UUID(str(user_id)))

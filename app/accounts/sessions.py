@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from app.db import Database
 
+SESSION_COOKIE = "mc_session"
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 ROTATE_FLAG = "_rotate_session_id"
@@ -123,7 +124,7 @@ class RotatingSessionConfig(ServerSideSessionConfig):
 
 def session_config(*, secure: bool) -> RotatingSessionConfig:
     return RotatingSessionConfig(
-        key="mc_session",
+        key=SESSION_COOKIE,
         max_age=int(IDLE_TIMEOUT.total_seconds()),
         renew_on_access=True,
         secure=secure,

@@ -13,6 +13,9 @@ from app.errors import DomainError
 
 log = logging.getLogger(__name__)
 
+# error handlers' responses skip after_request hooks; these answers too depend on HX-Request
+_VARY = {"Vary": "HX-Request"}
+
 _MACHINE_PREFIXES = ("/api/", "/health", "/schema", "/queue/events")
 
 
@@ -30,18 +33,23 @@ def _envelope(status_code: int, error: str, details: list[dict[str, str]] | None
 def _page(request: Request[Any, Any, Any], status_code: int, message: str) -> Response[Any]:
     if status_code == HTTP_401_UNAUTHORIZED:
         return _to_login(request)
-    from app.web.rendering import page_context
+    from app.web.rendering import page_context, wants_fragment
 
     context = page_context(request, {"status": status_code, "message": message})
-    return Template("errors/error.html", context=context, status_code=status_code)
+    # an htmx fragment request gets a message to swap into its target, not a whole page
+    template = "errors/_error.html" if wants_fragment(request) else "errors/error.html"
+    return Template(template, context=context, status_code=status_code, headers=_VARY)
 
 
 def _to_login(request: Request[Any, Any, Any]) -> Response[Any]:
-    target = "/login?next=" + quote(request.url.path, safe="/")
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/login?next=" + quote(here, safe="/")
     if request.headers.get("hx-request") == "true":
         # a 3xx would be followed inside the fragment target; ask htmx to navigate instead
-        return Response(content="", status_code=200, headers={"HX-Redirect": target})
-    return Redirect(target, status_code=303)
+        return Response(
+            content="", status_code=200, headers={"HX-Redirect": target, **_VARY}, media_type=MediaType.HTML
+        )
+    return Redirect(target, status_code=303, headers=_VARY)
 
 
 def _respond(request: Request[Any, Any, Any], status_code: int, message: str, details: Any = None) -> Any:

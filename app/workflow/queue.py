@@ -45,10 +45,9 @@ class QueueController(Controller):
 
 
 async def _queue_signals(channels: ChannelsPlugin) -> AsyncGenerator[SSEData, None]:
-    """An event on (re)connecting, so a page that missed changes refreshes; then one per change."""
+    """One event per committed change. After a reconnection the page refreshes itself (static/js/app.js)."""
     subscriber = await channels.subscribe([QUEUE_CHANNEL])
     try:
-        yield ServerSentEventMessage(event=QUEUE_EVENT, data="connected")
         async for _ in subscriber.iter_events():
             yield ServerSentEventMessage(event=QUEUE_EVENT, data="changed")
     finally:

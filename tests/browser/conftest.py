@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 from sqlmodel import SQLModel
 
 from app.db import Database, run_blocking
@@ -191,6 +191,9 @@ def log_in(context: BrowserContext, base_url: str, person: Person, path: str = "
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base_url}{path}*")
+    if path.startswith("/queue"):
+        # act only once the page listens, as a person would once the page shows "Live"
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "open")
     return page
 
 

@@ -50,6 +50,37 @@ def test_checker_sees_new_request_live_and_approves_it_inline(server, people, ne
     expect(queue.locator("#queue-status")).to_have_text("0 pending")
     screenshot(queue, "queue-after-approval")
 
+    queue.get_by_role("link", name="History").click()
+    expect(queue.locator("#history-table")).to_contain_text("Create user live.one")
+    expect(queue.locator("#history-table .badge")).to_have_text("approved")
+    screenshot(queue, "history")
+    queue.locator("#history-table").get_by_role("link", name="Create user").click()
+    expect(queue.get_by_role("heading", name="Audit timeline")).to_be_visible()
+    expect(queue.locator("ol.timeline")).to_contain_text("action approved by " + checker.username)
+    screenshot(queue, "action-detail")
+
+
+def test_checker_rejects_inline_with_a_required_comment(server, people, new_context):
+    maker, checker = people("maker"), people("checker")
+    page = log_in(new_context(), server.url, maker, "/actions/new?actionType=create_promotion")
+    page.get_by_label("Code", exact=True).fill("REJECT-ME")
+    page.get_by_label("Name", exact=True).fill("Too generous")
+    page.get_by_label("Discount type").select_option("fixed")
+    page.get_by_label("Discount value").fill("500")
+    page.get_by_label("Start date").fill("2027-05-01")
+    page.get_by_label("End date", exact=True).fill("2027-05-31")
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.locator("#submitted-link")).to_be_visible()
+
+    queue = log_in(new_context(), server.url, checker, "/queue")
+    row = queue.locator("tr", has_text="REJECT-ME")
+    row.get_by_role("button", name="Reject").click()
+    expect(queue.locator("tr", has_text="REJECT-ME")).to_contain_text("A comment is required to reject")
+    queue.locator("tr", has_text="REJECT-ME").get_by_role("textbox").fill("Discount too large")
+    queue.locator("tr", has_text="REJECT-ME").get_by_role("button", name="Reject").click()
+    expect(queue.locator("#decisions")).to_contain_text("Action rejected")
+    expect(queue.locator("tr", has_text="REJECT-ME")).to_have_count(0)
+
 
 def test_maker_submits_each_type_and_sees_errors_inline(server, people, new_context):
     maker = people("maker")
@@ -142,7 +173,7 @@ def test_markup_in_user_data_is_shown_as_text_and_never_runs(server, people, new
     queue.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     expect(queue.locator("tr", has_text="hostile.name")).to_contain_text(hostile)
     queue.locator("tr", has_text="hostile.name").get_by_role("link").click()
-    expect(queue.locator("dl.payload")).to_contain_text(hostile)
+    expect(queue.locator("dl.payload").first).to_contain_text(hostile)
     assert queue.locator("img[src=x]").count() == 0
     assert page.locator("img[src=x]").count() == 0
     assert dialogs == []
@@ -203,7 +234,9 @@ def test_live_queue_reconnects_after_a_server_restart(database_url, people, new_
         queue = log_in(new_context(), app_server.url, checker, "/queue")
         expect(queue.locator("#queue-status")).to_have_text("0 pending")
         app_server.stop()
+        expect(queue.locator("#live-state")).to_have_attribute("data-state", "reconnecting")
         app_server.start()  # same port, new process
+        expect(queue.locator("#live-state")).to_have_attribute("data-state", "open", timeout=20_000)
 
         payload = {"email": "after@example.com", "username": "after.restart", "fullName": "After Restart"}
         response = httpx.post(
