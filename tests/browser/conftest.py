@@ -114,13 +114,15 @@ def second_server(database_url: str) -> Iterator[AppServer]:
     app_server.stop()
 
 
-@pytest.fixture(scope="session")
+# module scope: while sync Playwright runs, its event loop occupies this thread, and the
+# async tests of other modules need the thread free again
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     chromium = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield chromium
