@@ -11,9 +11,11 @@ from typing import Any
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
+from litestar.utils.dataclass import extract_dataclass_items
 from sqlalchemy import text
 
 from app.db import Database
@@ -23,6 +25,7 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 ROTATE_FLAG = "_rotate_session_id"
 _ROTATED_ID = "maker_checker.rotated_session_id"
+_LOADED = "maker_checker.loaded_session"
 
 
 def _seconds(value: int | timedelta | None) -> int | None:
@@ -97,7 +100,16 @@ class PostgresSessionStore(Store):
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
-    """Issues a fresh session id, and forgets the old one, when the session asks for it (at login)."""
+    """Issues a fresh session id, and forgets the old one, when the session asks for it (at login).
+
+    A session that a request did not change is not written back: reading it already renewed its
+    expiry, so only the cookie is sent again.
+    """
+
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]
+        return data
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         return connection.scope.get(_ROTATED_ID) or super().get_session_id(connection)  # type: ignore[return-value]
@@ -115,7 +127,15 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             if old_id:
                 await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
             connection.scope[_ROTATED_ID] = secrets.token_hex(self.config.session_id_bytes)  # type: ignore[literal-required]
+        elif isinstance(scope_session, dict) and scope_session == connection.scope.get(_LOADED):
+            self._refresh_cookie(message, connection)
+            return
         await super().store_in_message(scope_session, message, connection)
+
+    def _refresh_cookie(self, message: Message, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        cookie = Cookie(value=self.get_session_id(connection), key=self.config.key, **params)
+        MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
 
 
 class RotatingSessionConfig(ServerSideSessionConfig):
