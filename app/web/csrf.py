@@ -28,5 +28,6 @@ def csrf_config(*, secret: str, secure: bool) -> CSRFConfig:
         header_name=CSRF_HEADER,
         cookie_secure=secure,
         cookie_samesite="lax",
+        cookie_httponly=True,  # pages get the token from the template: no script needs the cookie
         exclude=["^/health$"],
     )
