@@ -1,5 +1,6 @@
 """The live pending queue: the page, its rows fragment, and the event stream that refreshes it."""
 
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from app.workflow import views
 from app.workflow.notify import QUEUE_CHANNEL
 
 QUEUE_EVENT = "queue-changed"
+KEEPALIVE_SECONDS = 15.0
 
 
 class QueueController(Controller):
@@ -45,11 +47,29 @@ class QueueController(Controller):
 
 
 async def _queue_signals(channels: ChannelsPlugin) -> AsyncGenerator[SSEData, None]:
-    """One event per committed change. After a reconnection the page refreshes itself (static/js/app.js)."""
+    """One event per burst of committed changes, and a comment when idle so proxies keep the stream.
+
+    After a reconnection the page refreshes itself (static/js/app.js).
+    """
     subscriber = await channels.subscribe([QUEUE_CHANNEL])
+    send, receive = anyio.create_memory_object_stream[bytes](1)
+
+    async def signal(event: bytes) -> None:
+        with contextlib.suppress(anyio.WouldBlock):
+            send.send_nowait(event)  # a refresh already waiting to go out covers this change too
+
     try:
-        async for _ in subscriber.iter_events():
-            yield ServerSentEventMessage(event=QUEUE_EVENT, data="changed")
+        async with subscriber.run_in_background(signal, join=False):
+            while True:
+                changed = False
+                with anyio.move_on_after(KEEPALIVE_SECONDS):
+                    await receive.receive()
+                    changed = True
+                yield (
+                    ServerSentEventMessage(event=QUEUE_EVENT, data="changed")
+                    if changed
+                    else ServerSentEventMessage(comment="keepalive")
+                )
     finally:
         with anyio.CancelScope(shield=True):  # a client that leaves arrives here as a cancellation
             await channels.unsubscribe(subscriber)

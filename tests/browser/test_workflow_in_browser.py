@@ -4,7 +4,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import AppServer, log_in, screenshot
+from tests.browser.conftest import log_in, screenshot
+from tests.servers import AppServer
 
 pytestmark = pytest.mark.browser
 
