@@ -20,11 +20,12 @@ from litestar.template import TemplateConfig
 
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
-from app.accounts.sessions import PostgresSessionStore, session_config
+from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
 from app.db import Database, provide_db_session, resolve_database_url
-from app.settings import PROJECT_ROOT, get_settings
+from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
+from app.web.headers import add_security_headers
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.workflow.api import WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
@@ -55,6 +56,18 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(
         directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure
     )
+
+
+def _middleware(settings: Settings, sessions: RotatingSessionConfig) -> list[Any]:
+    """Outermost first: the session is loaded before authentication, which runs before CSRF."""
+    return [
+        sessions.middleware,
+        DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS),
+        DefineMiddleware(
+            BearerExemptCSRFMiddleware,
+            config=csrf_config(secret=settings.resolved_secret_key(), secure=settings.secure_cookies),
+        ),
+    ]
 
 
 def create_app(**overrides: Any) -> Litestar:
@@ -88,19 +101,13 @@ def create_app(**overrides: Any) -> Litestar:
             HTMXPlugin(),  # first: it replaces signature_types
             ChannelsPlugin(backend=AsyncPgChannelsBackend(dsn=db.url), channels=[QUEUE_CHANNEL]),
         ],
-        middleware=[
-            sessions.middleware,
-            DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS),
-            DefineMiddleware(
-                BearerExemptCSRFMiddleware,
-                config=csrf_config(secret=settings.resolved_secret_key(), secure=settings.secure_cookies),
-            ),
-        ],
+        middleware=_middleware(settings, sessions),
         stores={"sessions": PostgresSessionStore(db)},
         state=State({"db": db}),
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_vary_header,
+        before_send=[add_security_headers],
         lifespan=[dispose_database],
         template_config=_templates(),
         openapi_config=_openapi(),

@@ -1,6 +1,5 @@
 """Password login with throttling, and account activation through a one-time link."""
 
-import hashlib
 from datetime import timedelta
 
 from sqlmodel import col, select
@@ -8,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.passwords import hash_password_async, password_problem, verify_password_async
 from app.accounts.service import find_user
+from app.accounts.tokens import digest
 from app.audit import record_event
 from app.errors import InvalidInput, NotFound
 from app.models import ActivationToken, User, utcnow
@@ -26,10 +26,12 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
     The caller must commit even when this returns None, so the count is kept.
     """
     user = await find_user(session=session, username=username)
-    now = utcnow()
-    locked = user is not None and user.locked_until is not None and user.locked_until > now
     # always verify a hash, so response time does not tell whether the username exists
     password_ok = await verify_password_async(user.password_hash if user else None, password)
+    if user is not None:
+        # attempts on one account take turns, so parallel guesses are all counted
+        await session.refresh(user, with_for_update=True)
+    locked = user is not None and user.locked_until is not None and user.locked_until > utcnow()
     if user is not None and password_ok and user.is_active and not locked:
         user.failed_logins, user.locked_until = 0, None
         session.add(user)
@@ -55,18 +57,17 @@ async def _count_failure(session: AsyncSession, user: User) -> None:
     await session.flush()
 
 
-async def find_activation(*, session: AsyncSession, token: str) -> ActivationToken:
-    """The unused, unexpired activation token; raises NotFound otherwise."""
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    found = (
-        await session.exec(
-            select(ActivationToken).where(
-                ActivationToken.token_hash == digest,
-                col(ActivationToken.used_at).is_(None),
-                ActivationToken.expires_at > utcnow(),
-            )
-        )
-    ).first()
+async def find_activation(*, session: AsyncSession, token: str, lock: bool = False) -> ActivationToken:
+    """The unused, unexpired activation token; raises NotFound otherwise.
+
+    With lock, concurrent uses wait for each other, and only the first finds the link unused.
+    """
+    statement = select(ActivationToken).where(
+        ActivationToken.token_hash == digest(token),
+        col(ActivationToken.used_at).is_(None),
+        ActivationToken.expires_at > utcnow(),
+    )
+    found = (await session.exec(statement.with_for_update() if lock else statement)).first()
     if found is None:
         raise NotFound("This activation link is not valid: it was used already, has expired, or is wrong.")
     return found
@@ -79,7 +80,7 @@ async def activate_account(*, session: AsyncSession, token: str, password: str, 
         NotFound: the link is not valid.
         InvalidInput: the password is not acceptable or the two entries differ.
     """
-    activation = await find_activation(session=session, token=token)
+    activation = await find_activation(session=session, token=token, lock=True)
     problem = password_problem(password)
     if problem:
         raise InvalidInput("Choose another password", details={"password": problem})

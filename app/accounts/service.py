@@ -59,4 +59,6 @@ async def create_user_directly(
 
 
 async def find_user(*, session: AsyncSession, username: str) -> User | None:
+    if "\x00" in username:  # PostgreSQL text cannot hold it, so no username has it
+        return None
     return (await session.exec(select(User).where(User.username == username.strip().lower()))).first()

@@ -1,4 +1,4 @@
-"""API bearer tokens: shown once at creation, stored only as a SHA-256 digest."""
+"""Secret tokens (API tokens, activation links): handed out once, stored only as a SHA-256 digest."""
 
 import hashlib
 import secrets

@@ -1,6 +1,5 @@
 """create_user: a new staff user, who sets their own password through a one-time activation link."""
 
-import hashlib
 import re
 import secrets
 from datetime import timedelta
@@ -11,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts.tokens import digest
 from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
 from app.models import ActivationToken, Role, User, utcnow
 
@@ -65,12 +65,6 @@ async def check_current_data(session: AsyncSession, payload: CreateUserPayload) 
     return errors
 
 
-def new_activation_token() -> tuple[str, str]:
-    """A random token and the SHA-256 digest under which it is stored."""
-    token = secrets.token_urlsafe(32)
-    return token, hashlib.sha256(token.encode()).hexdigest()
-
-
 async def apply(ctx: ExecutionContext, payload: CreateUserPayload) -> dict[str, Any]:
     user = User(
         username=payload.username,
@@ -79,11 +73,11 @@ async def apply(ctx: ExecutionContext, payload: CreateUserPayload) -> dict[str, 
         roles=[role.value for role in payload.roles],
         password_hash=None,
     )
-    token, digest = new_activation_token()
+    token = secrets.token_urlsafe(32)
     expires_at = utcnow() + ACTIVATION_TTL
     ctx.session.add(user)
     await ctx.session.flush()
-    ctx.session.add(ActivationToken(user_id=user.id, token_hash=digest, expires_at=expires_at))
+    ctx.session.add(ActivationToken(user_id=user.id, token_hash=digest(token), expires_at=expires_at))
     await ctx.session.flush()
     ctx.revealed_once["activationUrl"] = f"{ctx.base_url}/activate/{token}"
     return {

@@ -8,14 +8,14 @@ CSRF_HEADER = "x-csrftoken"
 
 
 class BearerExemptCSRFMiddleware(CSRFMiddleware):
-    """Litestar's CSRF check, skipped for requests that authenticate with an Authorization header.
+    """Litestar's CSRF check, skipped for requests the auth middleware accepted by their API token.
 
-    A browser never adds that header on its own, so such a request cannot be forged cross-site;
-    the auth middleware then judges the request by the token alone, never by its cookies.
+    A browser never adds an Authorization header on its own, so such a request cannot be forged
+    cross-site; and a request with that header is judged by its token alone, never by its cookies.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and any(name == b"authorization" for name, _ in scope["headers"]):
+        if scope["type"] == "http" and scope.get("auth") == "token":
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

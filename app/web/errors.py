@@ -92,6 +92,10 @@ def nesting_error_handler(request: Request[Any, Any, Any], exc: RecursionError) 
     return _respond(request, 400, "The request body is nested too deeply")
 
 
+def undecodable_body_handler(request: Request[Any, Any, Any], _: UnicodeDecodeError) -> Any:
+    return _respond(request, 400, "The request body is not valid UTF-8")
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Any:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
@@ -102,5 +106,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     RecursionError: nesting_error_handler,
+    UnicodeDecodeError: undecodable_body_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
 }

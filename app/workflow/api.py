@@ -8,12 +8,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.actions import REGISTRY
-from app.errors import Forbidden, InvalidInput
-from app.models import ActionStatus, User
+from app.errors import Forbidden
+from app.models import User
 from app.web.urls import public_base_url
 from app.workflow import queries, service
-from app.workflow.queries import ActionFilter
+from app.workflow.inputs import action_filter, parse_action_id
 from app.workflow.schemas import (
     ActionEnvelope,
     ActionList,
@@ -28,33 +27,9 @@ from app.workflow.schemas import (
 MAX_PAGE_SIZE = 100
 
 
-def parse_action_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise InvalidInput("The action id is not valid", details={"id": "Expected a UUID"}) from None
-
-
 def _must_be_caller(claimed: uuid.UUID | None, user: User, field: str) -> None:
     if claimed is not None and claimed != user.id:
         raise Forbidden(f"{field} must be your own id: identity comes from authentication")
-
-
-def _filters(status: str | None, action_type: str | None, maker_id: str | None) -> ActionFilter:
-    errors: dict[str, str] = {}
-    if status and status not in {s.value for s in ActionStatus}:
-        errors["status"] = "Unknown status; use one of " + ", ".join(s.value for s in ActionStatus)
-    if action_type and action_type not in REGISTRY:
-        errors["actionType"] = "Unknown action type; use one of " + ", ".join(REGISTRY)
-    maker: uuid.UUID | None = None
-    if maker_id:
-        try:
-            maker = uuid.UUID(maker_id)
-        except ValueError:
-            errors["makerId"] = "Expected a UUID"
-    if errors:
-        raise InvalidInput("The filters are not valid", details=errors)
-    return ActionFilter(status=status or None, action_type=action_type or None, maker_id=maker)
 
 
 class WorkflowApiController(Controller):
@@ -85,7 +60,10 @@ class WorkflowApiController(Controller):
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
     ) -> ActionList:
         result = await queries.list_actions(
-            session=db_session, filters=_filters(status, action_type, maker_id), page=page, limit=limit
+            session=db_session,
+            filters=action_filter(status, action_type, maker_id, strict=True),
+            page=page,
+            limit=limit,
         )
         return ActionList(
             data=[ActionOut.of(row) for row in result.rows],

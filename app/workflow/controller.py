@@ -9,24 +9,17 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.accounts.guards import requires_maker
+from app.accounts.guards import requires_checker, requires_maker
 from app.actions import REGISTRY, get_action_type
 from app.errors import DomainError, InvalidInput
-from app.models import ActionStatus, Role, User, WorkflowAction
+from app.models import Role, User, WorkflowAction
 from app.web.rendering import page_context, render
 from app.web.urls import public_base_url
 from app.workflow import queries, service, views
 from app.workflow.forms import payload_from_form
-from app.workflow.queries import ActionFilter
+from app.workflow.inputs import action_filter, parse_action_id, parse_uuid, review_from_form
 
 HISTORY_PAGE_SIZE = 25
-
-
-def _parse_uuid(raw: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(raw) if raw else None
-    except ValueError:
-        return None
 
 
 class HomeController(Controller):
@@ -113,7 +106,7 @@ class ActionPagesController(Controller):
         action_id: FromPath[str],
         db_session: NamedDependency[AsyncSession],
     ) -> Template:
-        parsed = _parse_uuid(action_id)
+        parsed = parse_uuid(action_id)
         if parsed is None:
             return Template(
                 "errors/error.html",
@@ -131,7 +124,7 @@ class ActionPagesController(Controller):
         }
         return Template("workflow/detail.html", context=page_context(request, context))
 
-    @post("/actions/{action_id:str}/review", name="action.review")
+    @post("/actions/{action_id:str}/review", name="action.review", guards=[requires_checker])
     async def review(
         self,
         request: Request[User, Any, Any],
@@ -139,40 +132,32 @@ class ActionPagesController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> Template:
         form = await request.form()
-        decision, comment = str(form.get("decision", "")), str(form.get("comment", ""))
-        parsed = _parse_uuid(action_id)
+        parsed = parse_uuid(action_id)
         outcome, error, status_code = None, None, 200
         try:
-            if parsed is None or decision not in ("approved", "rejected"):
-                raise InvalidInput("Choose approve or reject")
+            decision = review_from_form(form)
             outcome = await service.review_action(
                 session=db_session,
-                action_id=parsed,
+                action_id=parse_action_id(action_id),
                 reviewer=request.user,
-                approve=decision == "approved",
-                comment=comment,
+                approve=decision.status == "approved",
+                comment=decision.reviewComment,
                 base_url=public_base_url(request),
             )
         except DomainError as exc:
             # raised before anything was written, except a refused execution whose audit is meant to stay
             error, status_code = exc, (422 if exc.status_code == 400 else exc.status_code)
-        action = outcome.action if outcome else (await _maybe_action(db_session, parsed))
+        action = outcome.action if outcome else await _maybe_action(db_session, parsed)
         view = (
             await views.action_view(session=db_session, action=action, viewer=request.user)
             if action
             else None
         )
-        context = {
-            "view": view,
-            "outcome": outcome,
-            "error": error,
-            "comment": comment,
-            "action_id": action_id,
-        }
-        page = "workflow/decision.html"
+        context = {"view": view, "outcome": outcome, "error": error, "action_id": action_id}
+        context["comment"] = str(form.get("comment", ""))[:2000] if error else ""
         return render(
             request,
-            page=page,
+            page="workflow/decision.html",
             fragment="workflow/_decision_row.html",
             context=context,
             status_code=status_code,
@@ -188,11 +173,7 @@ class ActionPagesController(Controller):
         maker_id: Annotated[str | None, QueryParameter(name="makerId")] = None,
         page: Annotated[str | None, QueryParameter(name="page")] = None,
     ) -> Template:
-        filters = ActionFilter(
-            status=status if status in {s.value for s in ActionStatus} else None,
-            action_type=action_type if action_type in REGISTRY else None,
-            maker_id=_parse_uuid(maker_id),
-        )
+        filters = action_filter(status, action_type, maker_id, strict=False)
         page_number = int(page) if page and page.isdigit() and 0 < int(page) < 1_000_000 else 1
         result = await queries.list_actions(
             session=db_session, filters=filters, page=page_number, limit=HISTORY_PAGE_SIZE

@@ -30,6 +30,8 @@ def test_login_succeeds_with_the_right_password_and_fails_generically_otherwise(
 def test_checker_sees_new_request_live_and_approves_it_inline(server, people, new_context):
     maker, checker = people("maker"), people("checker")
     queue = log_in(new_context(), server.url, checker, "/queue")
+    errors: list[str] = []
+    queue.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     expect(queue.locator("#queue-status")).to_have_text("0 pending")
 
     form = log_in(new_context(), server.url, maker, "/actions/new")
@@ -59,6 +61,7 @@ def test_checker_sees_new_request_live_and_approves_it_inline(server, people, ne
     expect(queue.get_by_role("heading", name="Audit timeline")).to_be_visible()
     expect(queue.locator("ol.timeline")).to_contain_text("action approved by " + checker.username)
     screenshot(queue, "action-detail")
+    assert errors == []  # nothing refused by the Content-Security-Policy, no script errors
 
 
 def test_checker_rejects_inline_with_a_required_comment(server, people, new_context):
