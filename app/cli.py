@@ -1,11 +1,13 @@
 """The `maker-checker` command: serve, migrate, and the operator's break-glass tools."""
 
 import secrets
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+from sqlalchemy.exc import ProgrammingError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +39,10 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return run_blocking(run)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
+    except ProgrammingError as exc:
+        if "UndefinedTable" in type(exc.orig).__name__ or "does not exist" in str(exc.orig):
+            raise click.ClickException("The database has no tables yet: run `maker-checker migrate`") from exc
+        raise
 
 
 def run_migrations() -> None:
@@ -75,6 +81,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     run_migrations()
     if not settings.is_production:
         _create_demo_users_when_empty()
+    # uvicorn re-raises SIGTERM once it has shut down; as SystemExit it lets atexit stop the embedded database
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -154,7 +162,22 @@ def create_token(username: str, name: str) -> None:
 @main.command()
 def demo() -> None:
     """Create the demo users that do not exist yet and print their credentials."""
+    if get_settings().is_production:
+        raise click.ClickException("Demo users are for development: APP_ENV is production")
     _create_demo_users()
+
+
+@main.command("disable-user")
+@click.argument("username")
+def disable_user_command(username: str) -> None:
+    """Disable a user at once (break-glass): their sessions and API tokens stop working; audited."""
+    from app.accounts.service import disable_user
+
+    async def work(session: AsyncSession) -> None:
+        await disable_user(session=session, username=username, via="cli")
+
+    _in_transaction(work)
+    click.echo(f"{username} is disabled")
 
 
 @main.command("verify-audit")

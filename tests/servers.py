@@ -18,6 +18,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_serving(process: "subprocess.Popen[bytes]", timeout: float = 60.0) -> bytes:
+    """Read a server's output until uvicorn says it serves; the output so far. Bounded by timeout."""
+    assert process.stdout is not None
+    output, deadline, seen = process.stdout, time.monotonic() + timeout, b""
+    while b"Uvicorn running on" not in seen:
+        ready, _, _ = select.select([output], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            raise TimeoutError(f"the server did not start: {seen.decode()[-2000:]}")
+        line = output.readline()
+        if not line:
+            raise RuntimeError(f"the server exited: {seen.decode()[-2000:]}")
+        seen += line
+    return seen
+
+
 class AppServer:
     """One `uvicorn app.main:create_app` process on a loopback port."""
 
@@ -42,20 +57,10 @@ class AppServer:
         self._wait_for_startup()
         return self
 
-    def _wait_for_startup(self, timeout: float = 30.0) -> None:
+    def _wait_for_startup(self) -> None:
         """Read the server's output until uvicorn says it serves; then keep copying it to the log."""
-        assert self.process is not None and self.process.stdout is not None
-        output, deadline, seen = self.process.stdout, time.monotonic() + timeout, b""
-        while b"Uvicorn running on" not in seen:
-            remaining = deadline - time.monotonic()
-            ready, _, _ = select.select([output], [], [], max(remaining, 0))
-            if not ready:
-                raise TimeoutError(f"server on port {self.port} did not start: {seen.decode()[-2000:]}")
-            line = output.readline()
-            if not line:
-                raise RuntimeError(f"server on port {self.port} exited: {seen.decode()[-2000:]}")
-            seen += line
-        self.log.write_bytes(seen)
+        assert self.process is not None
+        self.log.write_bytes(wait_until_serving(self.process))
         threading.Thread(target=self._copy_output, daemon=True).start()
 
     def _copy_output(self) -> None:

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.passwords import hash_password_async, password_problem, verify_password_async
@@ -10,7 +10,7 @@ from app.accounts.service import find_user
 from app.accounts.tokens import digest
 from app.audit import record_event
 from app.errors import InvalidInput, NotFound
-from app.models import ActivationToken, User, utcnow
+from app.models import ActivationToken, SessionRecord, User, utcnow
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -35,6 +35,8 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
     if user is not None and password_ok and user.is_active and not locked:
         user.failed_logins, user.locked_until = 0, None
         session.add(user)
+        # logins are rare next to requests: a fitting moment to forget sessions that have expired
+        await session.exec(delete(SessionRecord).where(col(SessionRecord.expires_at) < utcnow()))
         await record_event(session=session, event_type="login_succeeded", actor_id=user.id)
         return user
     if user is not None and not locked:

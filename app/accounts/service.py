@@ -1,12 +1,12 @@
 """Write use-cases on users outside the workflow: bootstrap (CLI) and demo data."""
 
-from sqlmodel import func, or_, select
+from sqlmodel import col, delete, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.passwords import hash_password_async
 from app.audit import record_event
-from app.errors import Conflict, InvalidInput
-from app.models import Role, User
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import Role, SessionRecord, User, utcnow
 
 
 def parse_roles(text: str) -> list[str]:
@@ -62,3 +62,25 @@ async def find_user(*, session: AsyncSession, username: str) -> User | None:
     if "\x00" in username:  # PostgreSQL text cannot hold it, so no username has it
         return None
     return (await session.exec(select(User).where(User.username == username.strip().lower()))).first()
+
+
+async def disable_user(*, session: AsyncSession, username: str, via: str) -> User:
+    """Disable the user and end their browser sessions in the same transaction; audited.
+
+    Raises:
+        NotFound: no such user.
+    """
+    user = await find_user(session=session, username=username)
+    if user is None:
+        raise NotFound(f"No user is named {username}")
+    user.is_active = False
+    user.updated_at = utcnow()
+    session.add(user)
+    await session.exec(delete(SessionRecord).where(col(SessionRecord.user_id) == user.id))
+    await record_event(
+        session=session,
+        event_type="user_disabled",
+        actor_id=None,
+        details={"userId": str(user.id), "via": via},
+    )
+    return user

@@ -153,9 +153,3 @@ def session_config(*, secure: bool) -> RotatingSessionConfig:
         store="sessions",
         exclude=["^/static/", "^/health$"],
     )
-
-
-async def end_sessions_of(*, db: Database, user_id: UUID) -> None:
-    """Log a user out everywhere (used when the user is disabled)."""
-    async with db.engine.begin() as conn:
-        await conn.execute(text("DELETE FROM sessions WHERE user_id = :user_id"), {"user_id": user_id})

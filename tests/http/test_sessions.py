@@ -2,7 +2,8 @@
 
 import pytest
 
-from app.accounts.sessions import ROTATE_FLAG, end_sessions_of
+from app.accounts.service import disable_user
+from app.accounts.sessions import ROTATE_FLAG
 from tests.http.conftest import SESSION_COOKIE, execute, fetch, session_data, set_auth_at
 
 pytestmark = pytest.mark.anyio
@@ -95,7 +96,7 @@ async def test_a_disabled_user_cannot_log_in(client, db, login, person):
     assert not client.cookies.get(SESSION_COOKIE)
 
 
-async def test_end_sessions_of_deletes_the_users_rows_only(client, db, login, person):
+async def test_disabling_a_user_deletes_their_session_rows_only(client, db, login, person):
     await _logged_in(client, login, person)
     bob, bob_session = await _logged_in(client, login, person)  # a second login, another row
     await execute(
@@ -108,16 +109,18 @@ async def test_end_sessions_of_deletes_the_users_rows_only(client, db, login, pe
     count = "SELECT count(*) FROM sessions WHERE user_id = :id"
     assert (await fetch(db, count, id=bob.user.id))[0][0] == 2
 
-    await end_sessions_of(db=db, user_id=bob.user.id)
+    async with db.sessions() as session, session.begin():
+        await disable_user(session=session, username=bob.user.username, via="test")
 
     assert (await fetch(db, count, id=bob.user.id))[0][0] == 0
     assert _to_login(await client.get("/queue", follow_redirects=False))
 
 
-async def test_end_sessions_of_leaves_other_users_logged_in(client, db, login, person):
+async def test_disabling_a_user_leaves_other_users_logged_in(client, db, login, person):
     ana, ana_session = await _logged_in(client, login, person)
     bob = await person("checker")
-    await end_sessions_of(db=db, user_id=bob.user.id)
+    async with db.sessions() as session, session.begin():
+        await disable_user(session=session, username=bob.user.username, via="test")
     assert (await fetch(db, "SELECT id FROM sessions WHERE user_id = :id", id=ana.user.id)) == [
         (ana_session,)
     ]

@@ -1,0 +1,76 @@
+"""Operator commands around a user's and the server's life: disable-user, demo in production, serve's stop."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from app.models import AuditEvent
+from app.settings import PROJECT_ROOT
+from tests.cli.test_cli import find, run_cli
+from tests.factories import make_actor
+from tests.servers import free_port, wait_until_serving
+
+pytestmark = pytest.mark.anyio
+
+SCRIPT = Path(sys.executable).parent / "maker-checker"
+
+
+async def test_disable_user_stops_their_token_and_is_audited(client, db, database_url):
+    ana = await make_actor(db, "maker", username="ana.disabled")
+    assert (await client.get("/api/workflow/actions", headers=ana.headers)).status_code == 200
+
+    code, out, err = await run_cli(database_url, "disable-user", "ana.disabled")
+
+    assert code == 0, err
+    assert "ana.disabled is disabled" in out
+    assert (await find(db, "ana.disabled")).is_active is False
+    assert (await client.get("/api/workflow/actions", headers=ana.headers)).status_code == 401
+    async with db.sessions() as session:
+        events = (
+            await session.exec(select(AuditEvent).where(AuditEvent.event_type == "user_disabled"))
+        ).all()
+    assert [e.details["userId"] for e in events] == [ana.id]
+
+
+async def test_disable_user_names_an_unknown_user(db, database_url):
+    code, _, err = await run_cli(database_url, "disable-user", "nobody.here")
+    assert code != 0
+    assert "No user is named nobody.here" in err
+
+
+def test_demo_refuses_in_production(database_url):
+    env = {**os.environ, "DATABASE_URL": database_url, "APP_ENV": "production", "SECRET_KEY": "x" * 32}
+    result = subprocess.run([str(SCRIPT), "demo"], env=env, cwd=PROJECT_ROOT, capture_output=True, timeout=60)
+    assert result.returncode != 0
+    assert b"APP_ENV is production" in result.stderr
+
+
+def test_serve_with_the_embedded_database_stops_it_on_sigterm(tmp_path):
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"DATA_DIR": str(data_dir)}
+    port = free_port()
+    server = subprocess.Popen(
+        [str(SCRIPT), "serve", "--port", str(port)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_serving(server)
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        postmaster = data_dir / "pgdata" / "postmaster.pid"
+        assert postmaster.exists()
+
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert not postmaster.exists()  # PostgreSQL shut down cleanly with the app
