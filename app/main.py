@@ -1,5 +1,6 @@
 """Application assembly: the one module that wires controllers, middleware and plugins."""
 
+import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,20 +18,25 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
 from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
 from app.db import Database, provide_db_session, resolve_database_url
+from app.mail import deliver_pending
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.headers import add_security_headers
+from app.web.logs import redact_access_log
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.workflow.api import WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
+
+log = logging.getLogger(__name__)
 
 
 @get("/health", exclude_from_auth=True, tags=["system"], summary="Liveness")
@@ -58,6 +64,14 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
     )
 
 
+async def _send_leftover_mail(db: Database, settings: Settings) -> None:
+    """Mail queued by a process that stopped before sending it."""
+    try:
+        await deliver_pending(db, settings)
+    except SQLAlchemyError:
+        log.exception("could not send leftover mail at start-up (is the database migrated?)")
+
+
 def _middleware(settings: Settings, sessions: RotatingSessionConfig) -> list[Any]:
     """Outermost first: the session is loaded before authentication, which runs before CSRF."""
     return [
@@ -73,10 +87,12 @@ def _middleware(settings: Settings, sessions: RotatingSessionConfig) -> list[Any
 def create_app(**overrides: Any) -> Litestar:
     settings = get_settings()
     settings.check()
+    redact_access_log()
     db = Database.connect(resolve_database_url(settings))
 
     @asynccontextmanager
-    async def dispose_database(_: Litestar) -> AsyncGenerator[None, None]:
+    async def database_lifespan(_: Litestar) -> AsyncGenerator[None, None]:
+        await _send_leftover_mail(db, settings)
         try:
             yield
         finally:
@@ -108,7 +124,7 @@ def create_app(**overrides: Any) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_vary_header,
         before_send=[add_security_headers],
-        lifespan=[dispose_database],
+        lifespan=[database_lifespan],
         template_config=_templates(),
         openapi_config=_openapi(),
         debug=False,

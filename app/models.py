@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -174,3 +174,19 @@ class SessionRecord(SQLModel, table=True):
     data: bytes
     created_at: datetime = _timestamp()
     expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+
+
+class OutboundEmail(SQLModel, table=True):
+    """The mail outbox: written with the change that causes a message, sent after it commits."""
+
+    __tablename__ = "outbound_emails"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=200)
+    body: str | None = Field(default=None, sa_type=Text)
+    """Erased once delivered: it may carry a one-time link."""
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _timestamp(index=True)
+    sent_at: datetime | None = _optional_timestamp()

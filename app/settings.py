@@ -33,6 +33,16 @@ class Settings:
     public_url: str | None = field(default_factory=lambda: _env("PUBLIC_URL"))
     """Base of links handed out (activation links) behind a proxy; defaults to the request's own URL."""
 
+    smtp_host: str | None = field(default_factory=lambda: _env("SMTP_HOST"))
+    """Mail server for outgoing mail (activation links); unset writes .eml files to DATA_DIR/mail."""
+    smtp_port: int = field(default_factory=lambda: int(_env("SMTP_PORT", "587") or "587"))
+    smtp_username: str | None = field(default_factory=lambda: _env("SMTP_USERNAME"))
+    smtp_password: str | None = field(default_factory=lambda: _env("SMTP_PASSWORD"))
+    smtp_starttls: bool = field(
+        default_factory=lambda: (_env("SMTP_STARTTLS", "true") or "true").lower() == "true"
+    )
+    mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "maker-checker@localhost") or "")
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"

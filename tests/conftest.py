@@ -55,13 +55,17 @@ def server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: str) -> Iterator[str]:
-    """A database made for this run and migrated to head; dropped at the end."""
+def database_url(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database made for this run and migrated to head; dropped at the end.
+
+    DATA_DIR points at a folder of this run, so the mail the app writes there is this run's.
+    """
     name = f"mc_test_{uuid.uuid4().hex[:10]}"
     url = ensure_database(server_url, name)
     migrate(url)
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
+    os.environ["DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     get_settings.cache_clear()
     yield url
     if previous is None:

@@ -1,5 +1,8 @@
 """Plain async helpers that put users and actions in the test database."""
 
+import email
+import email.policy
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -8,6 +11,7 @@ from app.accounts.service import create_user_directly
 from app.accounts.tokens import issue_api_token
 from app.db import Database
 from app.models import User
+from app.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -92,3 +96,15 @@ async def review(
     if comment is not None:
         body["reviewComment"] = comment
     return await client.post(f"/api/workflow/actions/{action_id}/review", json=body, headers=actor.headers)
+
+
+def activation_link(to: str) -> str:
+    """The activation link of the newest mail to this address, as the development mail drop holds it."""
+    mail_dir = get_settings().data_dir / "mail"
+    for path in sorted(mail_dir.glob("*.eml"), reverse=True):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == to:
+            found = re.search(r"https?://\S+/activate/\S+", message.get_body().get_content())
+            assert found, "the mail has no activation link"
+            return found.group(0)
+    raise AssertionError(f"no mail was sent to {to}")

@@ -45,7 +45,8 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
         session=session,
         event_type="login_failed",
         actor_id=user.id if user else None,
-        details={"username": username[:100], "locked": locked},
+        # as typed, less what JSON in PostgreSQL cannot hold
+        details={"username": username[:100].replace("\x00", ""), "locked": locked},
     )
     return None
 

@@ -3,7 +3,7 @@
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
@@ -75,8 +75,6 @@ class ExecutionContext:
     maker_id: uuid.UUID
     checker_id: uuid.UUID
     base_url: str
-    revealed_once: dict[str, Any] = field(default_factory=dict)
-    """Secrets shown to the approving checker in the response only, never stored."""
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.tokens import digest
 from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
+from app.mail import queue_email
 from app.models import ActivationToken, Role, User, utcnow
 
 ACTIVATION_TTL = timedelta(hours=72)
+ACTIVATION_MAIL = """Hello {name},
+
+An account with the username {username} was created for you.
+Choose your password with this link. It works once, within 72 hours:
+
+{url}
+
+If you did not expect this message, tell your administrator and do not use the link.
+"""
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,49}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -73,16 +83,24 @@ async def apply(ctx: ExecutionContext, payload: CreateUserPayload) -> dict[str, 
         roles=[role.value for role in payload.roles],
         password_hash=None,
     )
-    token = secrets.token_urlsafe(32)
-    expires_at = utcnow() + ACTIVATION_TTL
     ctx.session.add(user)
     await ctx.session.flush()
+    token, expires_at = secrets.token_urlsafe(32), utcnow() + ACTIVATION_TTL
     ctx.session.add(ActivationToken(user_id=user.id, token_hash=digest(token), expires_at=expires_at))
+    # only the new user receives the link: neither the maker nor the checker may hold their identity
+    queue_email(
+        session=ctx.session,
+        to=user.email,
+        subject="Activate your account",
+        body=ACTIVATION_MAIL.format(
+            name=payload.full_name, username=user.username, url=f"{ctx.base_url}/activate/{token}"
+        ),
+    )
     await ctx.session.flush()
-    ctx.revealed_once["activationUrl"] = f"{ctx.base_url}/activate/{token}"
     return {
         "userId": str(user.id),
         "username": user.username,
+        "activationSentTo": user.email,
         "activationExpiresAt": expires_at.isoformat(),
     }
 

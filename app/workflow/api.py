@@ -3,13 +3,14 @@
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Forbidden
 from app.models import User
+from app.web.mail import send_queued_mail
 from app.web.urls import public_base_url
 from app.workflow import queries, service
 from app.workflow.inputs import action_filter, parse_action_id
@@ -86,7 +87,7 @@ class WorkflowApiController(Controller):
         action_id: FromPath[str],
         data: JSONBody[ReviewIn],
         db_session: NamedDependency[AsyncSession],
-    ) -> ReviewEnvelope:
+    ) -> Response[ReviewEnvelope]:
         _must_be_caller(data.checkerId, request.user, "checkerId")
         outcome = await service.review_action(
             session=db_session,
@@ -96,7 +97,8 @@ class WorkflowApiController(Controller):
             comment=data.reviewComment,
             base_url=public_base_url(request),
         )
-        return ReviewEnvelope(
+        envelope = ReviewEnvelope(
             message=outcome.message,
             data=ReviewData(action=ActionOut.of(outcome.action), executionResult=outcome.execution_result),
         )
+        return Response(envelope, background=send_queued_mail(request))

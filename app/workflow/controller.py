@@ -13,6 +13,7 @@ from app.accounts.guards import requires_checker, requires_maker
 from app.actions import REGISTRY, get_action_type
 from app.errors import DomainError, InvalidInput
 from app.models import Role, User, WorkflowAction
+from app.web.mail import send_queued_mail
 from app.web.rendering import page_context, render
 from app.web.urls import public_base_url
 from app.workflow import queries, service, views
@@ -154,14 +155,16 @@ class ActionPagesController(Controller):
             else None
         )
         context = {"view": view, "outcome": outcome, "error": error, "action_id": action_id}
-        context["comment"] = str(form.get("comment", ""))[:2000] if error else ""
-        return render(
+        context["comment"] = str(form.get("comment", "")).replace("\x00", "")[:2000] if error else ""
+        response = render(
             request,
             page="workflow/decision.html",
             fragment="workflow/_decision_row.html",
             context=context,
             status_code=status_code,
         )
+        response.background = send_queued_mail(request)
+        return response
 
     @get("/history", name="history")
     async def history(

@@ -22,7 +22,6 @@ class ReviewOutcome:
     action: WorkflowAction
     message: str
     execution_result: dict[str, Any] | None = None
-    """The stored result plus anything revealed once to the approving checker."""
 
 
 def _known_type(name: str) -> ActionType:
@@ -174,7 +173,7 @@ async def _approve(
     return ReviewOutcome(
         action=action,
         message="Action approved and executed",
-        execution_result={**(result or {}), **ctx.revealed_once},
+        execution_result=result,
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import func, select
 
 from app.models import Account, Promotion, User
+from tests.factories import activation_link
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +48,8 @@ async def create_john(client, maker, checker) -> str:
     data = await decide(client, checker, action["id"], "approved", "Verified identity documents")
     result = data["executionResult"]
     assert result["username"] == "johndoe"
-    assert result["activationUrl"].startswith("http://testserver.local/activate/")
+    assert result["activationSentTo"] == "john.doe@example.com"
+    assert activation_link("john.doe@example.com").startswith("http://testserver.local/activate/")
     return result["userId"]
 
 

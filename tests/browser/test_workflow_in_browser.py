@@ -48,7 +48,7 @@ def test_checker_sees_new_request_live_and_approves_it_inline(server, people, ne
 
     row.get_by_role("button", name="Approve").click()
     expect(queue.locator("#decisions")).to_contain_text("Action approved and executed")
-    expect(queue.locator("#decisions .activation-url")).to_contain_text("/activate/")
+    expect(queue.locator("#decisions .activation-note")).to_contain_text("live.one@example.com")
     expect(queue.locator("tr", has_text="live.one")).to_have_count(0)
     expect(queue.locator("#queue-status")).to_have_text("0 pending")
     screenshot(queue, "queue-after-approval")

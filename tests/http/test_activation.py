@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.factories import submit, user_payload
+from tests.factories import activation_link, submit, user_payload
 from tests.http.conftest import SESSION_COOKIE, csrf_from_page, execute, fetch
 
 pytestmark = pytest.mark.anyio
@@ -15,13 +15,17 @@ GOOD = "a long enough passphrase"
 @pytest.fixture
 async def activation_path(client, maker, checker) -> str:
     action = await submit(
-        client, maker, "create_user", user_payload(username="new.starter", roles=["checker"])
+        client,
+        maker,
+        "create_user",
+        user_payload(username="new.starter", email="new.starter@example.com", roles=["checker"]),
     )
     response = await client.post(
         f"/api/workflow/actions/{action['id']}/review", json={"status": "approved"}, headers=checker.headers
     )
     assert response.status_code == 200, response.text
-    url = response.json()["data"]["executionResult"]["activationUrl"]
+    assert "activationUrl" not in response.json()["data"]["executionResult"]  # not for the checker
+    url = activation_link("new.starter@example.com")
     path = urlsplit(url).path
     assert path.startswith("/activate/")
     return path

@@ -9,7 +9,7 @@ from sqlmodel import func, select, update
 from app.actions import REGISTRY
 from app.actions.base import ActionRefused, ExecutionContext
 from app.actions.create_user import ACTIVATION_TTL, CreateUserPayload
-from app.models import ActivationToken, Role, User, utcnow
+from app.models import ActivationToken, OutboundEmail, Role, User, utcnow
 from tests.factories import make_actor, review, submit, user_payload
 
 pytestmark = pytest.mark.anyio
@@ -130,10 +130,15 @@ async def test_execute_creates_the_user_and_an_activation_token(db, maker, check
         )
         before = utcnow()
         result = await ACTION.execute(ctx, payload)
-    url = ctx.revealed_once["activationUrl"]
+    async with db.sessions() as session:
+        mail = (await session.exec(select(OutboundEmail))).one()
+    assert mail.to_address == "ana@example.com"
+    assert mail.sent_at is None  # queued with the change; sent once it commits
+    url = next(word for word in mail.body.split() if "/activate/" in word)
     assert url.startswith("https://mc.example/activate/")
     token = url.rsplit("/", 1)[1]
     assert token not in str(result)
+    assert result["activationSentTo"] == "ana@example.com"
     async with db.sessions() as session:
         user = (await session.exec(select(User).where(User.username == "ana"))).one()
         activation = (
@@ -172,10 +177,11 @@ async def test_execute_refuses_a_taken_username_or_email(db, maker, checker, hol
         with pytest.raises(ActionRefused) as refused:
             await ACTION.execute(ctx, payload)
         count = (await session.exec(select(func.count()).select_from(User))).one()
+        mails = (await session.exec(select(func.count()).select_from(OutboundEmail))).one()
     assert refused.value.field == field
     assert "already" in refused.value.message
     assert count == 3  # maker, checker and the holder of the name: nobody new
-    assert ctx.revealed_once == {}
+    assert mails == 0
 
 
 async def test_submission_refuses_a_username_taken_already(client, db, maker):
@@ -218,7 +224,7 @@ async def test_approval_through_the_api_executes_once(client, db, maker, checker
     assert user.roles == ["checker"]
     stored = (await client.get(f"/api/workflow/actions/{action['id']}", headers=maker.headers)).json()["data"]
     assert stored["executionResult"]["userId"] == str(user.id)
-    assert "activationUrl" not in stored["executionResult"]  # revealed once, never stored
+    assert "activationUrl" not in stored["executionResult"]  # only the new user's mail holds the link
 
 
 async def test_email_taken_since_submission_refuses_the_approval(client, db, maker, checker):
