@@ -38,7 +38,8 @@ def sqlalchemy_url(url: str) -> str:
 def start_embedded_postgres(settings: Settings) -> str:
     """Start (or reuse) the embedded PostgreSQL under DATA_DIR and return its URL.
 
-    The server stops when the last process that started it exits.
+    The server stops when the last process using it exits normally (`serve` turns SIGTERM into
+    a normal exit); a killed process leaves it running, and the next start reuses it.
     """
     pgdata = settings.data_dir / "pgdata"
     key = str(pgdata)

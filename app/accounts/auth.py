@@ -7,6 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.sessions import ABSOLUTE_TIMEOUT, SESSION_COOKIE
@@ -69,3 +70,20 @@ async def _session_user(session: AsyncSession, connection: ASGIConnection[Any, A
     except ValueError:
         return None
     return user if user is not None and user.is_active else None
+
+
+async def still_signed_in(*, db: Database, user_id: uuid.UUID, session_id: str | None) -> bool:
+    """Whether a long-lived request (the live queue's stream) may go on: the user is active and,
+    for a browser, the session has not ended (logout, timeout, disabling)."""
+    async with db.engine.connect() as conn:
+        active = (
+            await conn.execute(text("SELECT is_active FROM users WHERE id = :id"), {"id": user_id})
+        ).scalar_one_or_none()
+        if not active:
+            return False
+        if session_id is None:
+            return True
+        live = await conn.execute(
+            text("SELECT 1 FROM sessions WHERE id = :id AND expires_at > now()"), {"id": session_id}
+        )
+        return live.scalar_one_or_none() is not None

@@ -21,7 +21,3 @@ def requires_maker(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
 
 def requires_checker(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _require(connection, Role.CHECKER)
-
-
-def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    _require(connection, Role.ADMIN)

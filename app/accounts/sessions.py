@@ -26,6 +26,9 @@ ABSOLUTE_TIMEOUT = timedelta(hours=12)
 ROTATE_FLAG = "_rotate_session_id"
 _ROTATED_ID = "maker_checker.rotated_session_id"
 _LOADED = "maker_checker.loaded_session"
+_BACKGROUND = "maker_checker.background_request"
+BACKGROUND_HEADER = "x-background-refresh"
+"""Sent by the live queue's own refreshes (static/js/app.js), which must not keep a session alive."""
 
 
 def _seconds(value: int | timedelta | None) -> int | None:
@@ -107,8 +110,16 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     """
 
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
-        data = await super().load_from_connection(connection)
+        background = connection.headers.get(BACKGROUND_HEADER) == "true"
+        session_id = connection.cookies.get(self.config.key)
+        if background and session_id:
+            # a page refreshing itself is not the person being active: no renewal of the idle deadline
+            raw = await self.config.get_store_from_app(connection.scope["app"]).get(session_id)
+            data = self.deserialize_data(raw) if raw is not None else {}
+        else:
+            data = await super().load_from_connection(connection)
         connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]
+        connection.scope[_BACKGROUND] = background  # type: ignore[literal-required]
         return data
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -128,7 +139,8 @@ class RotatingSessionBackend(ServerSideSessionBackend):
                 await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
             connection.scope[_ROTATED_ID] = secrets.token_hex(self.config.session_id_bytes)  # type: ignore[literal-required]
         elif isinstance(scope_session, dict) and scope_session == connection.scope.get(_LOADED):
-            self._refresh_cookie(message, connection)
+            if not connection.scope.get(_BACKGROUND):
+                self._refresh_cookie(message, connection)
             return
         await super().store_in_message(scope_session, message, connection)
 

@@ -7,7 +7,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import NotFound
-from app.models import ActionReview, AuditEvent, WorkflowAction
+from app.models import WorkflowAction
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,3 @@ async def get_action(*, session: AsyncSession, action_id: uuid.UUID) -> Workflow
     if action is None:
         raise NotFound("No action has this id")
     return action
-
-
-async def list_reviews(*, session: AsyncSession, action_id: uuid.UUID) -> list[ActionReview]:
-    rows = await session.exec(
-        select(ActionReview).where(ActionReview.action_id == action_id).order_by(col(ActionReview.created_at))
-    )
-    return list(rows.all())
-
-
-async def list_audit_events(*, session: AsyncSession, action_id: uuid.UUID) -> list[AuditEvent]:
-    rows = await session.exec(
-        select(AuditEvent).where(AuditEvent.action_id == action_id).order_by(col(AuditEvent.id))
-    )
-    return list(rows.all())

@@ -1,7 +1,7 @@
 """The live pending queue: the page, its rows fragment, and the event stream that refreshes it."""
 
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -13,6 +13,8 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 from litestar.types import SSEData
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts.auth import still_signed_in
+from app.accounts.sessions import SESSION_COOKIE
 from app.actions import REGISTRY
 from app.models import User
 from app.web.rendering import render
@@ -20,6 +22,7 @@ from app.workflow import views
 from app.workflow.notify import QUEUE_CHANNEL
 
 QUEUE_EVENT = "queue-changed"
+SESSION_ENDED_EVENT = "session-ended"
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -42,14 +45,25 @@ class QueueController(Controller):
         )
 
     @get("/events", name="queue.events")
-    async def events(self, channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
-        return ServerSentEvent(_queue_signals(channels), retry_duration=2000)
+    async def events(
+        self, request: Request[User, Any, Any], channels: NamedDependency[ChannelsPlugin]
+    ) -> ServerSentEvent:
+        db, user_id = request.app.state.db, request.user.id
+        session_id = request.cookies.get(SESSION_COOKIE) if request.auth == "session" else None
+
+        async def allowed() -> bool:
+            return await still_signed_in(db=db, user_id=user_id, session_id=session_id)
+
+        return ServerSentEvent(_queue_signals(channels, allowed), retry_duration=2000)
 
 
-async def _queue_signals(channels: ChannelsPlugin) -> AsyncGenerator[SSEData, None]:
+async def _queue_signals(
+    channels: ChannelsPlugin, allowed: Callable[[], Awaitable[bool]]
+) -> AsyncGenerator[SSEData, None]:
     """One event per burst of committed changes, and a comment when idle so proxies keep the stream.
 
-    After a reconnection the page refreshes itself (static/js/app.js).
+    Before each, the caller must still be signed in; when not, a last event tells the page so and
+    the stream ends. After a reconnection the page refreshes itself (static/js/app.js).
     """
     subscriber = await channels.subscribe([QUEUE_CHANNEL])
     send, receive = anyio.create_memory_object_stream[bytes](1)
@@ -65,6 +79,9 @@ async def _queue_signals(channels: ChannelsPlugin) -> AsyncGenerator[SSEData, No
                 with anyio.move_on_after(KEEPALIVE_SECONDS):
                     await receive.receive()
                     changed = True
+                if not await allowed():
+                    yield ServerSentEventMessage(event=SESSION_ENDED_EVENT, data="signed out")
+                    return
                 yield (
                     ServerSentEventMessage(event=QUEUE_EVENT, data="changed")
                     if changed

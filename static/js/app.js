@@ -1,4 +1,5 @@
-// Glue only: the live-queue indicator, and a refresh after the event stream reconnects.
+// Glue only: the live-queue indicator, a refresh after the event stream reconnects, and marking
+// the queue's own refreshes so that they do not count as the person being active.
 (function () {
   function indicator(state, text) {
     const badge = document.getElementById("live-state");
@@ -21,5 +22,11 @@
 
   document.addEventListener("htmx:sseError", function () {
     indicator("reconnecting", "Reconnecting…");
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.hasAttribute("data-refresh-on-reconnect")) {
+      event.detail.headers["X-Background-Refresh"] = "true";
+    }
   });
 })();

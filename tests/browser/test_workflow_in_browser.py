@@ -1,5 +1,7 @@
 """A maker and a checker use the system in Chromium, in two separate browser contexts."""
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import expect
@@ -253,3 +255,25 @@ def test_live_queue_reconnects_after_a_server_restart(database_url, people, new_
         assert queue.url.endswith("/queue")
     finally:
         app_server.stop()
+
+
+def test_an_open_queue_goes_to_the_login_page_once_the_session_ends(server, people, new_context):
+    maker, checker = people("maker"), people("checker")
+    context = new_context()
+    queue = log_in(context, server.url, checker, "/queue")
+    other_tab = context.new_page()
+    other_tab.goto(server.url + "/history")
+    other_tab.get_by_role("button", name="Log out").click()
+    other_tab.wait_for_url(server.url + "/login")
+
+    response = httpx.post(
+        server.url + "/api/workflow/actions",
+        json={
+            "actionType": "create_user",
+            "payload": {"email": "x@example.com", "username": "after.logout", "fullName": "X"},
+        },
+        headers={"Authorization": f"Bearer {maker.token}"},
+    )
+    assert response.status_code == 201
+    queue.wait_for_url(re.compile(r".*/login\?next=/queue$"))
+    expect(queue.get_by_role("heading", name="Log in")).to_be_visible()
