@@ -18,7 +18,7 @@ from app.web.rendering import page_context, render
 from app.web.urls import public_base_url
 from app.workflow import queries, service, views
 from app.workflow.forms import payload_from_form
-from app.workflow.inputs import action_filter, parse_action_id, parse_uuid, review_from_form
+from app.workflow.inputs import action_filter, page_number, parse_action_id, parse_uuid, review_from_form
 
 HISTORY_PAGE_SIZE = 25
 
@@ -177,9 +177,8 @@ class ActionPagesController(Controller):
         page: Annotated[str | None, QueryParameter(name="page")] = None,
     ) -> Template:
         filters = action_filter(status, action_type, maker_id, strict=False)
-        page_number = int(page) if page and page.isdigit() and 0 < int(page) < 1_000_000 else 1
         result = await queries.list_actions(
-            session=db_session, filters=filters, page=page_number, limit=HISTORY_PAGE_SIZE
+            session=db_session, filters=filters, page=page_number(page), limit=HISTORY_PAGE_SIZE
         )
         context = {
             "rows": await views.views_of(db_session, result.rows, request.user),

@@ -28,6 +28,11 @@ def parse_action_id(raw: str) -> uuid.UUID:
     return action_id
 
 
+def page_number(raw: str | None) -> int:
+    """A page number from a page's query string; anything odd is the first page."""
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+
+
 def action_filter(
     status: str | None, action_type: str | None, maker_id: str | None, *, strict: bool
 ) -> ActionFilter:

@@ -19,6 +19,7 @@ from app.actions import REGISTRY
 from app.models import User
 from app.web.rendering import render
 from app.workflow import views
+from app.workflow.inputs import page_number
 from app.workflow.notify import QUEUE_CHANNEL
 
 QUEUE_EVENT = "queue-changed"
@@ -36,10 +37,13 @@ class QueueController(Controller):
         request: Request[User, Any, Any],
         db_session: NamedDependency[AsyncSession],
         action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
+        page: Annotated[str | None, QueryParameter(name="page")] = None,
     ) -> Template:
         chosen = action_type if action_type in REGISTRY else None
-        rows, total = await views.pending_queue(session=db_session, viewer=request.user, action_type=chosen)
-        context = {"rows": rows, "total": total, "chosen_type": chosen}
+        rows, found = await views.pending_queue(
+            session=db_session, viewer=request.user, action_type=chosen, page=page_number(page)
+        )
+        context = {"rows": rows, "total": found.total, "result": found, "chosen_type": chosen}
         return render(
             request, page="workflow/queue.html", fragment="workflow/_queue_rows.html", context=context
         )

@@ -49,13 +49,18 @@ async def views_of(
     return [_view(action, names.get(action.maker_id, "?"), viewer) for action in actions]
 
 
+QUEUE_PAGE_SIZE = 50
+
+
 async def pending_queue(
-    *, session: AsyncSession, viewer: User, action_type: str | None, limit: int = 200
-) -> tuple[list[ActionView], int]:
-    """Oldest first, as a queue is worked; with the total number pending for this filter."""
+    *, session: AsyncSession, viewer: User, action_type: str | None, page: int = 1
+) -> tuple[list[ActionView], Page]:
+    """Oldest first, as a queue is worked; with the page (its total counts all pending for the filter)."""
     filters = ActionFilter(status=ActionStatus.PENDING.value, action_type=action_type)
-    page: Page = await list_actions(session=session, filters=filters, page=1, limit=limit, oldest_first=True)
-    return await views_of(session, page.rows, viewer), page.total
+    found = await list_actions(
+        session=session, filters=filters, page=page, limit=QUEUE_PAGE_SIZE, oldest_first=True
+    )
+    return await views_of(session, found.rows, viewer), found
 
 
 async def action_view(*, session: AsyncSession, action: WorkflowAction, viewer: User | None) -> ActionView:
