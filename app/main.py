@@ -64,6 +64,22 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
     )
 
 
+def _route_handlers() -> list[Any]:
+    return [
+        health,
+        WorkflowApiController,
+        LoginController,
+        ActivationController,
+        HomeController,
+        RequestController,
+        ActionPagesController,
+        QueueController,
+        create_static_files_router(
+            path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False
+        ),
+    ]
+
+
 async def _send_leftover_mail(db: Database, settings: Settings) -> None:
     """Mail queued by a process that stopped before sending it."""
     try:
@@ -100,19 +116,7 @@ def create_app(**overrides: Any) -> Litestar:
 
     sessions = session_config(secure=settings.secure_cookies)
     return Litestar(
-        route_handlers=[
-            health,
-            WorkflowApiController,
-            LoginController,
-            ActivationController,
-            HomeController,
-            RequestController,
-            ActionPagesController,
-            QueueController,
-            create_static_files_router(
-                path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False
-            ),
-        ],
+        route_handlers=_route_handlers(),
         plugins=[
             HTMXPlugin(),  # first: it replaces signature_types
             ChannelsPlugin(backend=AsyncPgChannelsBackend(dsn=db.url), channels=[QUEUE_CHANNEL]),
