@@ -132,4 +132,5 @@ def log_in(context: BrowserContext, base_url: str, person: Person, path: str = "
 
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    # caret="initial": hiding the caret means injecting a style, which the page's CSP reports as an error
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, caret="initial")
