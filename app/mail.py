@@ -30,10 +30,15 @@ MAX_ATTEMPTS = 5
 BATCH = 20
 
 
+QUEUED = "mail_queued"
+"""Set in a session's info when it queued mail: the request then sends it once it has committed."""
+
+
 def queue_email(*, session: AsyncSession, to: str, subject: str, body: str) -> OutboundEmail:
     """Add a message to the outbox in the caller's transaction."""
     message = OutboundEmail(to_address=to, subject=subject, body=body)
     session.add(message)
+    session.info[QUEUED] = True
     return message
 
 

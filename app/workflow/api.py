@@ -101,4 +101,4 @@ class WorkflowApiController(Controller):
             message=outcome.message,
             data=ReviewData(action=ActionOut.of(outcome.action), executionResult=outcome.execution_result),
         )
-        return Response(envelope, background=send_queued_mail(request))
+        return Response(envelope, background=send_queued_mail(request, db_session))

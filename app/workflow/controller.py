@@ -163,7 +163,7 @@ class ActionPagesController(Controller):
             context=context,
             status_code=status_code,
         )
-        response.background = send_queued_mail(request)
+        response.background = send_queued_mail(request, db_session)
         return response
 
     @get("/history", name="history")
