@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-
 revision: str = "671b90ef7cd5"
 down_revision: str | None = "525413b1a464"
 branch_labels: str | Sequence[str] | None = None
