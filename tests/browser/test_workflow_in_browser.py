@@ -4,12 +4,20 @@ import re
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in, screenshot
 from tests.servers import AppServer
 
 pytestmark = pytest.mark.browser
+
+
+def submit_new_user(page: Page, username: str, full_name: str, email: str) -> None:
+    """Fill and send the create_user form that /actions/new shows first."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Full name").fill(full_name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Submit for review").click()
 
 
 def test_login_succeeds_with_the_right_password_and_fails_generically_otherwise(server, people, new_context):
@@ -37,10 +45,7 @@ def test_checker_sees_new_request_live_and_approves_it_inline(server, people, ne
     expect(queue.locator("#queue-status")).to_have_text("0 pending")
 
     form = log_in(new_context(), server.url, maker, "/actions/new")
-    form.get_by_label("Username").fill("live.one")
-    form.get_by_label("Full name").fill("Live One")
-    form.get_by_label("Email").fill("live.one@example.com")
-    form.get_by_role("button", name="Submit for review").click()
+    submit_new_user(form, "live.one", "Live One", "live.one@example.com")
     expect(form.locator("#submitted-link")).to_be_visible()
 
     row = queue.locator("tr", has_text="live.one")
@@ -152,10 +157,7 @@ def test_makers_own_row_has_no_approve_button(server, people, new_context):
     other = people("maker")
     for person, name in ((both, "own.request"), (other, "their.request")):
         page = log_in(new_context(), server.url, person, "/actions/new")
-        page.get_by_label("Username").fill(name)
-        page.get_by_label("Full name").fill("Someone")
-        page.get_by_label("Email").fill(f"{name}@example.com")
-        page.get_by_role("button", name="Submit for review").click()
+        submit_new_user(page, name, "Someone", f"{name}@example.com")
         expect(page.locator("#submitted-link")).to_be_visible()
 
     queue = log_in(new_context(), server.url, both, "/queue")
@@ -171,10 +173,7 @@ def test_markup_in_user_data_is_shown_as_text_and_never_runs(server, people, new
     dialogs: list[str] = []
     page = log_in(new_context(), server.url, maker, "/actions/new")
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.get_by_label("Username").fill("hostile.name")
-    page.get_by_label("Full name").fill(hostile)
-    page.get_by_label("Email").fill("hostile@example.com")
-    page.get_by_role("button", name="Submit for review").click()
+    submit_new_user(page, "hostile.name", hostile, "hostile@example.com")
     expect(page.locator("#request-form")).to_contain_text(hostile)
 
     queue = log_in(new_context(), server.url, checker, "/queue")
@@ -209,10 +208,7 @@ def test_live_update_crosses_two_server_processes(server, second_server, people,
     expect(queue.locator("#queue-status")).to_have_text("0 pending")
 
     page = log_in(new_context(), server.url, maker, "/actions/new")
-    page.get_by_label("Username").fill("cross.process")
-    page.get_by_label("Full name").fill("Cross Process")
-    page.get_by_label("Email").fill("cross@example.com")
-    page.get_by_role("button", name="Submit for review").click()
+    submit_new_user(page, "cross.process", "Cross Process", "cross@example.com")
     expect(page.locator("#submitted-link")).to_be_visible()
 
     expect(queue.locator("tr", has_text="cross.process")).to_be_visible()
@@ -222,10 +218,7 @@ def test_live_update_crosses_two_server_processes(server, second_server, people,
 def test_queue_is_readable_at_phone_width(server, people, new_context):
     maker, checker = people("maker"), people("checker")
     page = log_in(new_context(), server.url, maker, "/actions/new")
-    page.get_by_label("Username").fill("phone.view")
-    page.get_by_label("Full name").fill("Phone View")
-    page.get_by_label("Email").fill("phone@example.com")
-    page.get_by_role("button", name="Submit for review").click()
+    submit_new_user(page, "phone.view", "Phone View", "phone@example.com")
     expect(page.locator("#submitted-link")).to_be_visible()
     queue = log_in(new_context(width=390, height=844), server.url, checker, "/queue")
     approve = queue.locator("tr", has_text="phone.view").get_by_role("button", name="Approve")
