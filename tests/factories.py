@@ -3,14 +3,19 @@
 import email
 import email.policy
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from app.accounts.service import create_user_directly
-from app.accounts.tokens import issue_api_token
+from app.accounts.tokens import digest, issue_api_token
+from app.actions.base import ActionType, ExecutionContext
 from app.db import Database
-from app.models import User
+from app.models import ActivationToken, User, utcnow
 from app.settings import get_settings
 
 
@@ -108,3 +113,34 @@ def activation_link(to: str) -> str:
             assert found, "the mail has no activation link"
             return found.group(0)
     raise AssertionError(f"no mail was sent to {to}")
+
+
+def field_errors(action_type: ActionType, raw: dict[str, Any]) -> dict[str, str]:
+    """The per-field errors the type's payload model gives for raw; fails if it accepts raw."""
+    try:
+        action_type.parse(raw)
+    except ValidationError as exc:
+        return action_type.errors_of(exc)
+    raise AssertionError(f"{action_type.name} accepted {raw}")
+
+
+def execution_context(
+    session: Any, maker: Actor, checker: Actor, base_url: str = "http://x"
+) -> ExecutionContext:
+    return ExecutionContext(
+        session=session,
+        action_id=uuid.uuid4(),
+        maker_id=maker.user.id,
+        checker_id=checker.user.id,
+        base_url=base_url,
+    )
+
+
+async def issue_activation(db: Database, user: User) -> str:
+    """A valid activation token for the user, as create_user would issue it; returns the raw token."""
+    raw = secrets.token_urlsafe(32)
+    async with db.sessions() as session, session.begin():
+        session.add(
+            ActivationToken(user_id=user.id, token_hash=digest(raw), expires_at=utcnow() + timedelta(hours=1))
+        )
+    return raw

@@ -1,15 +1,10 @@
 """Hostile input and framing: bad review comments, NUL usernames, undecodable bodies, forged
 Authorization headers, and the security headers every response carries."""
 
-import secrets
-from datetime import timedelta
-
 import pytest
 
 from app.accounts.login import LOGIN_FAILED_MESSAGE
-from app.accounts.tokens import digest
-from app.models import ActivationToken, utcnow
-from tests.factories import make_actor, promotion_payload, submit
+from tests.factories import issue_activation, make_actor, promotion_payload, submit
 from tests.http.conftest import (
     CSRF_COOKIE,
     HX,
@@ -191,13 +186,7 @@ async def test_an_authorization_header_does_not_skip_csrf_on_the_login_form(
 
 async def test_an_authorization_header_does_not_skip_csrf_on_activation(client, db, maker):
     newcomer = await make_actor(db, "checker")
-    raw = secrets.token_urlsafe(32)
-    async with db.sessions() as session, session.begin():
-        session.add(
-            ActivationToken(
-                user_id=newcomer.user.id, token_hash=digest(raw), expires_at=utcnow() + timedelta(hours=1)
-            )
-        )
+    raw = await issue_activation(db, newcomer.user)
     path = f"/activate/{raw}"
     page = await client.get(path)
     assert page.status_code == 200

@@ -5,10 +5,8 @@ live app's ASGI transport, so the requests really overlap on the test's event lo
 """
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -16,8 +14,7 @@ import pytest
 import app.accounts.controller as account_pages
 from app.accounts.login import LOGIN_FAILED_MESSAGE
 from app.accounts.tokens import digest
-from app.models import ActivationToken, utcnow
-from tests.factories import make_actor
+from tests.factories import issue_activation, make_actor
 from tests.http.conftest import CSRF_COOKIE, SESSION_COOKIE, csrf_from_page, fetch
 
 pytestmark = pytest.mark.anyio
@@ -114,13 +111,7 @@ async def test_parallel_wrong_passwords_all_count_and_lock_the_account(db, brows
 
 async def test_parallel_uses_of_one_activation_link_activate_once(db, browsers, in_flight):
     newcomer = await make_actor(db, "checker")
-    raw = secrets.token_urlsafe(32)
-    async with db.sessions() as session, session.begin():
-        session.add(
-            ActivationToken(
-                user_id=newcomer.user.id, token_hash=digest(raw), expires_at=utcnow() + timedelta(hours=1)
-            )
-        )
+    raw = await issue_activation(db, newcomer.user)
     path = f"/activate/{raw}"
     tabs = [await browsers(path) for _ in range(ACTIVATIONS)]
 

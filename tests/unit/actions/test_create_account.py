@@ -2,14 +2,14 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from pydantic import ValidationError
 from sqlmodel import func, select, update
 
 from app.actions import REGISTRY
-from app.actions.base import ActionRefused, ExecutionContext
+from app.actions.base import ActionRefused
 from app.actions.create_account import AccountType, CreateAccountPayload
 from app.models import Account, User
-from tests.factories import account_payload, review, submit
+from tests.factories import account_payload, execution_context, review, submit
+from tests.factories import field_errors as errors_for
 
 pytestmark = pytest.mark.anyio
 
@@ -25,19 +25,7 @@ BASE = {
 
 
 def field_errors(raw: dict) -> dict[str, str]:
-    with pytest.raises(ValidationError) as caught:
-        ACTION.parse(raw)
-    return ACTION.errors_of(caught.value)
-
-
-def context(session, maker, checker) -> ExecutionContext:
-    return ExecutionContext(
-        session=session,
-        action_id=uuid.uuid4(),
-        maker_id=maker.user.id,
-        checker_id=checker.user.id,
-        base_url="http://x",
-    )
+    return errors_for(ACTION, raw)
 
 
 @pytest.mark.parametrize(
@@ -121,7 +109,7 @@ def test_summary():
 async def test_execute_opens_the_account(db, maker, checker):
     payload = ACTION.parse(BASE | {"userId": maker.id, "balance": "250.5", "accountType": "checking"})
     async with db.sessions() as session, session.begin():
-        result = await ACTION.execute(context(session, maker, checker), payload)
+        result = await ACTION.execute(execution_context(session, maker, checker), payload)
     async with db.sessions() as session:
         account = (await session.exec(select(Account))).one()
     assert result == {"accountId": str(account.id), "accountNumber": "ACC123456"}
@@ -136,7 +124,7 @@ async def test_execute_refuses_an_unknown_owner(db, maker, checker):
     payload = ACTION.parse(BASE | {"userId": str(uuid.uuid4())})
     async with db.sessions() as session, session.begin():
         with pytest.raises(ActionRefused) as refused:
-            await ACTION.execute(context(session, maker, checker), payload)
+            await ACTION.execute(execution_context(session, maker, checker), payload)
     assert refused.value.field == "userId"
     assert refused.value.message == "No user has this id"
 
@@ -147,7 +135,7 @@ async def test_execute_refuses_a_disabled_owner(db, maker, checker):
     payload = ACTION.parse(BASE | {"userId": maker.id})
     async with db.sessions() as session, session.begin():
         with pytest.raises(ActionRefused) as refused:
-            await ACTION.execute(context(session, maker, checker), payload)
+            await ACTION.execute(execution_context(session, maker, checker), payload)
         count = (await session.exec(select(func.count()).select_from(Account))).one()
     assert refused.value.field == "userId"
     assert refused.value.message == f"The user {maker.user.username} is disabled"
@@ -157,10 +145,10 @@ async def test_execute_refuses_a_disabled_owner(db, maker, checker):
 async def test_execute_refuses_an_account_number_in_use(db, maker, checker):
     payload = ACTION.parse(BASE | {"userId": maker.id})
     async with db.sessions() as session, session.begin():
-        await ACTION.execute(context(session, maker, checker), payload)
+        await ACTION.execute(execution_context(session, maker, checker), payload)
     async with db.sessions() as session, session.begin():
         with pytest.raises(ActionRefused) as refused:
-            await ACTION.execute(context(session, maker, checker), payload)
+            await ACTION.execute(execution_context(session, maker, checker), payload)
         count = (await session.exec(select(func.count()).select_from(Account))).one()
     assert refused.value.field == "accountNumber"
     assert refused.value.message == "The account number ACC123456 is already in use"

@@ -1,16 +1,15 @@
 import datetime
-import uuid
 from decimal import Decimal
 
 import pytest
-from pydantic import ValidationError
 from sqlmodel import func, select
 
 from app.actions import REGISTRY
-from app.actions.base import ActionRefused, ExecutionContext
+from app.actions.base import ActionRefused
 from app.actions.create_promotion import CreatePromotionPayload, DiscountType
 from app.models import Promotion
-from tests.factories import promotion_payload, review, submit
+from tests.factories import execution_context, promotion_payload, review, submit
+from tests.factories import field_errors as errors_for
 
 pytestmark = pytest.mark.anyio
 
@@ -27,19 +26,7 @@ BASE = {
 
 
 def field_errors(raw: dict) -> dict[str, str]:
-    with pytest.raises(ValidationError) as caught:
-        ACTION.parse(raw)
-    return ACTION.errors_of(caught.value)
-
-
-def context(session, maker, checker) -> ExecutionContext:
-    return ExecutionContext(
-        session=session,
-        action_id=uuid.uuid4(),
-        maker_id=maker.user.id,
-        checker_id=checker.user.id,
-        base_url="http://x",
-    )
+    return errors_for(ACTION, raw)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +122,7 @@ def test_summary(overrides, expected):
 async def test_execute_creates_the_promotion(db, maker, checker):
     payload = ACTION.parse(BASE | {"code": "spring10", "discountType": "fixed", "discountValue": "12.5"})
     async with db.sessions() as session, session.begin():
-        result = await ACTION.execute(context(session, maker, checker), payload)
+        result = await ACTION.execute(execution_context(session, maker, checker), payload)
     async with db.sessions() as session:
         promotion = (await session.exec(select(Promotion))).one()
     assert result == {"promotionId": str(promotion.id), "code": "SPRING10"}
@@ -151,10 +138,10 @@ async def test_execute_creates_the_promotion(db, maker, checker):
 async def test_execute_refuses_a_code_in_use(db, maker, checker):
     payload = ACTION.parse(BASE)
     async with db.sessions() as session, session.begin():
-        await ACTION.execute(context(session, maker, checker), payload)
+        await ACTION.execute(execution_context(session, maker, checker), payload)
     async with db.sessions() as session, session.begin():
         with pytest.raises(ActionRefused) as refused:
-            await ACTION.execute(context(session, maker, checker), payload)
+            await ACTION.execute(execution_context(session, maker, checker), payload)
         count = (await session.exec(select(func.count()).select_from(Promotion))).one()
     assert refused.value.field == "code"
     assert refused.value.message == "The code SPRING10 is already in use"

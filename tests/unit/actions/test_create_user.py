@@ -1,16 +1,15 @@
 import hashlib
-import uuid
 from datetime import timedelta
 
 import pytest
-from pydantic import ValidationError
 from sqlmodel import func, select, update
 
 from app.actions import REGISTRY
-from app.actions.base import ActionRefused, ExecutionContext
+from app.actions.base import ActionRefused
 from app.actions.create_user import ACTIVATION_TTL, CreateUserPayload
 from app.models import ActivationToken, OutboundEmail, Role, User, utcnow
-from tests.factories import make_actor, review, submit, user_payload
+from tests.factories import execution_context, make_actor, review, submit, user_payload
+from tests.factories import field_errors as errors_for
 
 pytestmark = pytest.mark.anyio
 
@@ -19,9 +18,7 @@ BASE = {"email": "ana@example.com", "username": "ana", "fullName": "Ana Lopez"}
 
 
 def field_errors(raw: dict) -> dict[str, str]:
-    with pytest.raises(ValidationError) as caught:
-        ACTION.parse(raw)
-    return ACTION.errors_of(caught.value)
+    return errors_for(ACTION, raw)
 
 
 @pytest.mark.parametrize(
@@ -121,13 +118,7 @@ def test_summary_of_an_invalid_stored_payload_does_not_raise():
 async def test_execute_creates_the_user_and_an_activation_token(db, maker, checker):
     payload = ACTION.parse(BASE | {"roles": ["maker", "checker"]})
     async with db.sessions() as session, session.begin():
-        ctx = ExecutionContext(
-            session=session,
-            action_id=uuid.uuid4(),
-            maker_id=maker.user.id,
-            checker_id=checker.user.id,
-            base_url="https://mc.example",
-        )
+        ctx = execution_context(session, maker, checker, base_url="https://mc.example")
         before = utcnow()
         result = await ACTION.execute(ctx, payload)
     async with db.sessions() as session:
@@ -167,13 +158,7 @@ async def test_execute_refuses_a_taken_username_or_email(db, maker, checker, hol
             await session.exec(update(User).where(User.username == holder).values(email=holder_email))
     payload = ACTION.parse(BASE)
     async with db.sessions() as session, session.begin():
-        ctx = ExecutionContext(
-            session=session,
-            action_id=uuid.uuid4(),
-            maker_id=maker.user.id,
-            checker_id=checker.user.id,
-            base_url="http://x",
-        )
+        ctx = execution_context(session, maker, checker, base_url="http://x")
         with pytest.raises(ActionRefused) as refused:
             await ACTION.execute(ctx, payload)
         count = (await session.exec(select(func.count()).select_from(User))).one()
