@@ -91,6 +91,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        # event streams end on the stop signal (app/web/stopping.py); nothing else may hold the stop longer
+        timeout_graceful_shutdown=3,
     )
 
 

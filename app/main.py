@@ -31,6 +31,7 @@ from app.web.errors import EXCEPTION_HANDLERS
 from app.web.headers import add_security_headers
 from app.web.logs import redact_access_log
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
+from app.web.stopping import ServerStopping
 from app.workflow.api import WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
 from app.workflow.notify import QUEUE_CHANNEL
@@ -117,6 +118,7 @@ def create_app(**overrides: Any) -> Litestar:
             await db.dispose()
 
     sessions = session_config(secure=settings.secure_cookies)
+    stopping = ServerStopping()
     return Litestar(
         route_handlers=_route_handlers(),
         plugins=[
@@ -125,12 +127,12 @@ def create_app(**overrides: Any) -> Litestar:
         ],
         middleware=_middleware(settings, sessions),
         stores={"sessions": PostgresSessionStore(db)},
-        state=State({"db": db}),
+        state=State({"db": db, "stopping": stopping}),
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_vary_header,
         before_send=[add_security_headers],
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, stopping.watch_signals],
         template_config=_templates(),
         openapi_config=_openapi(),
         debug=False,

@@ -18,6 +18,14 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _seconds(name: str, default: float) -> float:
+    """A number of seconds; NaN when unreadable, which check() refuses with the variable's name."""
+    try:
+        return float(_env(name) or default)
+    except ValueError:
+        return float("nan")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default_factory=lambda: _env("DATABASE_URL"))
@@ -32,6 +40,9 @@ class Settings:
     """development | production."""
     public_url: str | None = field(default_factory=lambda: _env("PUBLIC_URL"))
     """Base of links handed out (activation links) behind a proxy; defaults to the request's own URL."""
+    queue_keepalive_seconds: float = field(default_factory=lambda: _seconds("QUEUE_KEEPALIVE_SECONDS", 15.0))
+    """How often an idle queue event stream sends a keepalive; the page calls a stream silent for
+    twice as long (plus slack) dead and reconnects."""
 
     smtp_host: str | None = field(default_factory=lambda: _env("SMTP_HOST"))
     """Mail server for outgoing mail (activation links); unset writes .eml files to DATA_DIR/mail."""
@@ -57,6 +68,8 @@ class Settings:
             raise ConfigurationError("APP_ENV must be 'development' or 'production'")
         if self.is_production and not (self.database_url and self.secret_key):
             raise ConfigurationError("APP_ENV=production requires DATABASE_URL and SECRET_KEY")
+        if not self.queue_keepalive_seconds > 0:
+            raise ConfigurationError("QUEUE_KEEPALIVE_SECONDS must be a positive number of seconds")
 
     def resolved_secret_key(self) -> str:
         """The configured key, or a development key persisted in data_dir so that processes share it."""

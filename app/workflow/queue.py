@@ -2,9 +2,10 @@
 
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 from litestar import Controller, Request, get
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
@@ -17,14 +18,17 @@ from app.accounts.auth import still_signed_in
 from app.accounts.sessions import SESSION_COOKIE
 from app.actions import REGISTRY
 from app.models import User
+from app.settings import get_settings
 from app.web.rendering import render
+from app.web.stopping import ServerStopping
 from app.workflow import views
 from app.workflow.inputs import page_number
 from app.workflow.notify import QUEUE_CHANNEL
 
 QUEUE_EVENT = "queue-changed"
 SESSION_ENDED_EVENT = "session-ended"
-KEEPALIVE_SECONDS = 15.0
+KEEPALIVE_EVENT = "keepalive"
+"""Sent when idle, as an event rather than a comment so that the page can tell a silent stream (app.js)."""
 
 
 class QueueController(Controller):
@@ -43,7 +47,13 @@ class QueueController(Controller):
         rows, found = await views.pending_queue(
             session=db_session, viewer=request.user, action_type=chosen, page=page_number(page)
         )
-        context = {"rows": rows, "total": found.total, "result": found, "chosen_type": chosen}
+        context = {
+            "rows": rows,
+            "total": found.total,
+            "result": found,
+            "chosen_type": chosen,
+            "keepalive_seconds": get_settings().queue_keepalive_seconds,
+        }
         return render(
             request, page="workflow/queue.html", fragment="workflow/_queue_rows.html", context=context
         )
@@ -58,39 +68,58 @@ class QueueController(Controller):
         async def allowed() -> bool:
             return await still_signed_in(db=db, user_id=user_id, session_id=session_id)
 
-        return ServerSentEvent(_queue_signals(channels, allowed), retry_duration=2000)
+        signals = _queue_signals(
+            channels,
+            allowed,
+            stopping=request.app.state.stopping,
+            keepalive_seconds=get_settings().queue_keepalive_seconds,
+        )
+        return ServerSentEvent(signals, retry_duration=2000)
 
 
 async def _queue_signals(
-    channels: ChannelsPlugin, allowed: Callable[[], Awaitable[bool]]
+    channels: ChannelsPlugin,
+    allowed: Callable[[], Awaitable[bool]],
+    stopping: ServerStopping,
+    keepalive_seconds: float,
 ) -> AsyncGenerator[SSEData, None]:
-    """One event per burst of committed changes, and a comment when idle so proxies keep the stream.
+    """One event per burst of committed changes, and a keepalive event when idle so that proxies keep
+    the stream and the page knows it is alive.
 
     Before each, the caller must still be signed in; when not, a last event tells the page so and
-    the stream ends. After a reconnection the page refreshes itself (static/js/app.js).
+    the stream ends. It also ends when the server begins to stop, which would otherwise wait for it.
+    After a reconnection the page refreshes itself (static/js/app.js).
     """
     subscriber = await channels.subscribe([QUEUE_CHANNEL])
     send, receive = anyio.create_memory_object_stream[bytes](1)
 
     async def signal(event: bytes) -> None:
-        with contextlib.suppress(anyio.WouldBlock):
-            send.send_nowait(event)  # a refresh already waiting to go out covers this change too
+        # a refresh already waiting to go out covers this change too; a closed stream means stopping
+        with contextlib.suppress(anyio.WouldBlock, anyio.ClosedResourceError):
+            send.send_nowait(event)
 
     try:
-        async with subscriber.run_in_background(signal, join=False):
-            while True:
-                changed = False
-                with anyio.move_on_after(KEEPALIVE_SECONDS):
-                    await receive.receive()
-                    changed = True
-                if not await allowed():
-                    yield ServerSentEventMessage(event=SESSION_ENDED_EVENT, data="signed out")
-                    return
-                yield (
-                    ServerSentEventMessage(event=QUEUE_EVENT, data="changed")
-                    if changed
-                    else ServerSentEventMessage(comment="keepalive")
-                )
+        with stopping.on_stop(send.close):
+            async with subscriber.run_in_background(signal, join=False):
+                while (news := await _next_news(receive, keepalive_seconds)) != "stopping":
+                    if not await allowed():
+                        yield ServerSentEventMessage(event=SESSION_ENDED_EVENT, data="signed out")
+                        return
+                    event = QUEUE_EVENT if news == "changed" else KEEPALIVE_EVENT
+                    yield ServerSentEventMessage(event=event, data=news)
     finally:
         with anyio.CancelScope(shield=True):  # a client that leaves arrives here as a cancellation
             await channels.unsubscribe(subscriber)
+
+
+async def _next_news(
+    receive: MemoryObjectReceiveStream[bytes], keepalive_seconds: float
+) -> Literal["changed", "idle", "stopping"]:
+    """Wait for a change, for at most keepalive_seconds; "stopping" once the sending side closed."""
+    with anyio.move_on_after(keepalive_seconds):
+        try:
+            await receive.receive()
+        except anyio.EndOfStream:
+            return "stopping"
+        return "changed"
+    return "idle"
