@@ -36,9 +36,10 @@ def wait_until_serving(process: "subprocess.Popen[bytes]", timeout: float = 60.0
 class AppServer:
     """One `uvicorn app.main:create_app` process on a loopback port."""
 
-    def __init__(self, database_url: str, port: int | None = None) -> None:
+    def __init__(self, database_url: str, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
         self.port = port or free_port()
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.log = Path(PROJECT_ROOT / "test-artifacts" / f"server-{self.port}.log")
 
@@ -48,7 +49,9 @@ class AppServer:
 
     def start(self) -> "AppServer":
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = os.environ | {"DATABASE_URL": self.database_url, "SECRET_KEY": "browser-tests-secret"}
+        env = (
+            os.environ | {"DATABASE_URL": self.database_url, "SECRET_KEY": "browser-tests-secret"} | self.env
+        )
         command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "info"]
         self.process = subprocess.Popen(
