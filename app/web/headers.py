@@ -24,6 +24,9 @@ HEADERS = {
 }
 # the OpenAPI viewers load their scripts from elsewhere; they show no user data
 _NO_CSP_PREFIX = "/schema"
+# only the static assets are the same for everyone; everything else may show personal data or carry
+# a CSRF token, so a browser must not keep it (for Back after logout, for instance)
+_CACHEABLE_PREFIX = "/static/"
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -34,3 +37,5 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         headers[name] = value
     if not scope["path"].startswith(_NO_CSP_PREFIX):
         headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    if not scope["path"].startswith(_CACHEABLE_PREFIX) and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
