@@ -162,7 +162,7 @@ def test_makers_own_row_has_no_approve_button(server, people, new_context):
 
     queue = log_in(new_context(), server.url, both, "/queue")
     own, theirs = queue.locator("tr", has_text="own.request"), queue.locator("tr", has_text="their.request")
-    expect(own).to_contain_text("Your request")
+    expect(own).to_contain_text("Waiting for a checker")
     expect(own.get_by_role("button", name="Approve")).to_have_count(0)
     expect(theirs.get_by_role("button", name="Approve")).to_be_visible()
 
