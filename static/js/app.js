@@ -85,6 +85,12 @@
     return held;
   }
 
+  // a row someone else decided stays until its note is dismissed (or the page is reloaded)
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest && event.target.closest("[data-dismiss-row]");
+    if (button) button.closest("tr").remove();
+  });
+
   document.addEventListener("htmx:configRequest", function (event) {
     if (!event.detail.elt.hasAttribute("data-refresh-on-reconnect")) return;
     const held = rowsInHand();

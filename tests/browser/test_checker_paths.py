@@ -85,6 +85,11 @@ def test_a_row_decided_elsewhere_stays_with_a_note_while_the_checker_types(serve
     expect(queue.locator(f"#action-row-{gone_id}")).to_have_count(0)
     expect(queue.locator(f"#action-row-{held_id}")).to_contain_text(f"Approved by {other.username}")
     screenshot(queue, "queue-decided-elsewhere")
+    newer_id = _submit(server, maker, "create_user", _new_user("newer.one"))  # another refresh
+    expect(queue.locator(f"#action-row-{newer_id}")).to_be_visible()
+    expect(queue.locator(f"#action-row-{held_id}")).to_contain_text(f"Approved by {other.username}")
+    queue.locator(f"#action-row-{held_id}").get_by_role("button", name="Dismiss").click()
+    expect(queue.locator(f"#action-row-{held_id}")).to_have_count(0)
 
 
 def test_decision_notes_keep_only_the_last_few(server, people, new_context):
