@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from app.accounts.service import create_user_directly
 from app.accounts.tokens import digest, issue_api_token
+from app.actions import get_action_type
 from app.actions.base import ActionType, ExecutionContext
 from app.db import Database
 from app.models import ActivationToken, User, utcnow
@@ -52,36 +53,27 @@ async def make_actor(
     return Actor(user=user, token=token)
 
 
+def _sample(name: str) -> dict[str, Any]:
+    kind = get_action_type(name)
+    assert kind is not None
+    return dict(kind.sample)
+
+
 def user_payload(**overrides: Any) -> dict[str, Any]:
     suffix = uuid.uuid4().hex[:8]
-    return {
-        "email": f"u{suffix}@example.com",
-        "username": f"user{suffix}",
-        "fullName": "New User",
-    } | overrides
+    unique = {"email": f"u{suffix}@example.com", "username": f"user{suffix}", "fullName": "New User"}
+    return (
+        {key: value for key, value in _sample("create_user").items() if key != "roles"} | unique | overrides
+    )
 
 
 def account_payload(user_id: str, **overrides: Any) -> dict[str, Any]:
     number = "AC" + uuid.uuid4().hex[:10].upper()
-    return {
-        "userId": user_id,
-        "accountNumber": number,
-        "accountType": "savings",
-        "balance": "1000.00",
-        "currency": "EUR",
-    } | overrides
+    return _sample("create_account") | {"userId": user_id, "accountNumber": number} | overrides
 
 
 def promotion_payload(**overrides: Any) -> dict[str, Any]:
-    return {
-        "code": "PROMO-" + uuid.uuid4().hex[:6].upper(),
-        "name": "Spring sale",
-        "description": "Ten percent off",
-        "discountType": "percentage",
-        "discountValue": "10",
-        "startDate": "2027-03-01",
-        "endDate": "2027-03-31",
-    } | overrides
+    return _sample("create_promotion") | {"code": "PROMO-" + uuid.uuid4().hex[:6].upper()} | overrides
 
 
 async def submit(client: Any, actor: Actor, action_type: str, payload: dict[str, Any]) -> dict[str, Any]:

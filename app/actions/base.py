@@ -82,11 +82,15 @@ class ActionType(Generic[P]):
     name: str
     label: str
     payload_model: type[P]
-    summarize: Callable[[P], str]
+    summarize: Callable[[AsyncSession, P], Awaitable[str]]
+    """One line saying what the request does, in words a checker reads; it may look up current data.
+    Run once at submission and stored with the action, so it reads later as it did then."""
     check_current_data: Callable[[AsyncSession, P], Awaitable[FieldErrors]]
     """Conflicts with current data, by field; run at submission and again at execution."""
     apply: Callable[[ExecutionContext, P], Awaitable[dict[str, Any]]]
     """Performs the operation in the caller's transaction; returns a JSON-able result."""
+    sample: dict[str, Any]
+    """A valid payload, as the API takes it: for the tests, the factories and the OpenAPI examples."""
     form_options: Callable[[AsyncSession], Awaitable[dict[str, Any]]] | None = None
     """Choices the form offers (such as the users an account can belong to)."""
 
@@ -107,12 +111,6 @@ class ActionType(Generic[P]):
 
     def errors_of(self, exc: ValidationError) -> FieldErrors:
         return validation_errors(exc, self.payload_model.format_hints)
-
-    def summary_of(self, stored_payload: dict[str, Any]) -> str:
-        try:
-            return self.summarize(self.parse(stored_payload))
-        except ValidationError:
-            return "(payload no longer valid)"
 
     async def execute(self, ctx: ExecutionContext, payload: P) -> dict[str, Any]:
         """Re-check against current data, then apply. Raises ActionRefused."""

@@ -32,11 +32,18 @@ class CreateAccountPayload(Payload):
     }
 
 
-def summarize(payload: CreateAccountPayload) -> str:
+async def summarize(session: AsyncSession, payload: CreateAccountPayload) -> str:
     return (
         f"Open {payload.account_type.value} account {payload.account_number} "
-        f"with {payload.balance} {payload.currency}"
+        f"for {await _holder(session, payload.user_id)} with {payload.balance} {payload.currency}"
     )
+
+
+async def _holder(session: AsyncSession, user_id: uuid.UUID) -> str:
+    owner = await session.get(User, user_id)
+    if owner is None:
+        return f"user {user_id}"
+    return f"{owner.full_name or owner.username} ({owner.username}, {owner.email})"
 
 
 async def check_current_data(session: AsyncSession, payload: CreateAccountPayload) -> FieldErrors:
@@ -75,6 +82,13 @@ ACTION = ActionType(
     label="Open account",
     payload_model=CreateAccountPayload,
     summarize=summarize,
+    sample={
+        "userId": "7d0b9a58-3c1e-4a57-9f0c-2f5f0e1b2c3d",
+        "accountNumber": "ACC123456",
+        "accountType": "savings",
+        "balance": "1000.00",
+        "currency": "EUR",
+    },
     check_current_data=check_current_data,
     apply=apply,
     form_options=form_options,

@@ -65,7 +65,7 @@ class CreatePromotionPayload(Payload):
         return value
 
 
-def summarize(payload: CreatePromotionPayload) -> str:
+async def summarize(session: AsyncSession, payload: CreatePromotionPayload) -> str:
     amount = (
         f"{payload.discount_value}%"
         if payload.discount_type is DiscountType.PERCENTAGE
@@ -99,6 +99,15 @@ ACTION = ActionType(
     label="Create promotion",
     payload_model=CreatePromotionPayload,
     summarize=summarize,
+    sample={
+        "code": "SPRING-10",
+        "name": "Spring sale",
+        "description": "Ten percent off",
+        "discountType": "percentage",
+        "discountValue": "10",
+        "startDate": "2027-03-01",
+        "endDate": "2027-03-31",
+    },
     check_current_data=check_current_data,
     apply=apply,
 )

@@ -59,7 +59,7 @@ class CreateUserPayload(Payload):
         return sorted(set(value), key=list(Role).index)
 
 
-def summarize(payload: CreateUserPayload) -> str:
+async def summarize(session: AsyncSession, payload: CreateUserPayload) -> str:
     roles = ", ".join(role.value for role in payload.roles)
     return f"Create user {payload.username} ({payload.full_name}, {payload.email}) as {roles}"
 
@@ -110,6 +110,7 @@ ACTION = ActionType(
     label="Create user",
     payload_model=CreateUserPayload,
     summarize=summarize,
+    sample={"email": "ana@example.com", "username": "ana", "fullName": "Ana Lopez", "roles": ["maker"]},
     check_current_data=check_current_data,
     apply=apply,
 )

@@ -1,10 +1,12 @@
 """Page-or-fragment rendering and the helpers templates use."""
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response
 from litestar.response import Template
+from markupsafe import Markup
 
 from app.actions import REGISTRY
 from app.models import ActionStatus, User
@@ -65,4 +67,63 @@ def timestamp(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 
 
-TEMPLATE_FILTERS = {"age": age, "timestamp": timestamp}
+def _as_moment(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if value is None or value.tzinfo is None:
+        return None
+    return value
+
+
+def local_time(value: datetime | str | None, *, relative: bool = False) -> Markup | str:
+    """A <time> in UTC with the UTC value as its title; static/js/app.js shows it in the viewer's zone
+    (data-local) or as an age it keeps current (data-age)."""
+    moment = _as_moment(value)
+    if moment is None:
+        return "" if value is None else str(value)
+    text = age(moment) if relative else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return Markup('<time datetime="{}" title="{}" {}>{}</time>').format(
+        moment.astimezone(UTC).isoformat(),
+        timestamp(moment),
+        Markup("data-age") if relative else Markup("data-local"),
+        text,
+    )
+
+
+def local_age(value: datetime | str | None) -> Markup | str:
+    return local_time(value, relative=True)
+
+
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def humanise_key(key: str) -> str:
+    """'activationExpiresAt' -> 'Activation expires at'; 'userId' -> 'User ID'."""
+    words = [word.lower() for word in _WORD.findall(key)] or [key]
+    words = ["ID" if word == "id" else word for word in words]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
+def result_fields(result: dict[str, Any] | None) -> list[tuple[str, str, Any]]:
+    """An execution result as (label, kind, value) with kind 'time', 'id' or 'text', for display."""
+    fields: list[tuple[str, str, Any]] = []
+    for key, value in (result or {}).items():
+        if isinstance(value, str) and "T" in value and _as_moment(value) is not None:
+            fields.append((humanise_key(key), "time", value))
+        elif key.endswith("Id"):
+            fields.append((humanise_key(key), "id", value))
+        else:
+            fields.append((humanise_key(key), "text", value))
+    return fields
+
+
+TEMPLATE_FILTERS = {
+    "age": age,
+    "timestamp": timestamp,
+    "local_time": local_time,
+    "local_age": local_age,
+    "result_fields": result_fields,
+}

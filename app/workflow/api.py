@@ -5,9 +5,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.enums import RequestEncodingType
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.actions import REGISTRY
 from app.errors import Forbidden
 from app.models import User
 from app.web.mail import send_queued_mail
@@ -26,6 +29,10 @@ from app.workflow.schemas import (
 )
 
 MAX_PAGE_SIZE = 100
+SUBMIT_EXAMPLES = [
+    Example(summary=kind.label, value={"actionType": name, "payload": kind.sample})
+    for name, kind in REGISTRY.items()
+]
 
 
 def _must_be_caller(claimed: uuid.UUID | None, user: User, field: str) -> None:
@@ -41,7 +48,7 @@ class WorkflowApiController(Controller):
     async def create_action(
         self,
         request: Request[User, Any, Any],
-        data: JSONBody[CreateActionIn],
+        data: Annotated[CreateActionIn, Body(media_type=RequestEncodingType.JSON, examples=SUBMIT_EXAMPLES)],
         db_session: NamedDependency[AsyncSession],
     ) -> ActionEnvelope:
         _must_be_caller(data.makerId, request.user, "makerId")

@@ -159,7 +159,7 @@ class ActionPagesController(Controller):
         response = render(
             request,
             page="workflow/decision.html",
-            fragment="workflow/_decision_row.html",
+            fragment=_decision_fragment(request),
             context=context,
             status_code=status_code,
         )
@@ -189,6 +189,12 @@ class ActionPagesController(Controller):
         return render(
             request, page="workflow/history.html", fragment="workflow/_history_table.html", context=context
         )
+
+
+def _decision_fragment(request: Request[User, Any, Any]) -> str:
+    """The detail page's form targets its panel, the queue's its row: answer with the same piece."""
+    on_detail_page = request.headers.get("hx-target", "").startswith("decision-")
+    return "workflow/_decision_panel.html" if on_detail_page else "workflow/_decision_row.html"
 
 
 async def _maybe_action(session: AsyncSession, action_id: uuid.UUID | None) -> WorkflowAction | None:

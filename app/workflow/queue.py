@@ -1,6 +1,7 @@
 """The live pending queue: the page, its rows fragment, and the event stream that refreshes it."""
 
 import contextlib
+import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -22,13 +23,14 @@ from app.settings import get_settings
 from app.web.rendering import render
 from app.web.stopping import ServerStopping
 from app.workflow import views
-from app.workflow.inputs import page_number
+from app.workflow.inputs import page_number, parse_uuid
 from app.workflow.notify import QUEUE_CHANNEL
 
 QUEUE_EVENT = "queue-changed"
 SESSION_ENDED_EVENT = "session-ended"
 KEEPALIVE_EVENT = "keepalive"
 """Sent when idle, as an event rather than a comment so that the page can tell a silent stream (app.js)."""
+MAX_KEPT_ROWS = 50
 
 
 class QueueController(Controller):
@@ -42,17 +44,24 @@ class QueueController(Controller):
         db_session: NamedDependency[AsyncSession],
         action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
         page: Annotated[str | None, QueryParameter(name="page")] = None,
+        keep: Annotated[str | None, QueryParameter(name="keep")] = None,
     ) -> Template:
         chosen = action_type if action_type in REGISTRY else None
         rows, found = await views.pending_queue(
             session=db_session, viewer=request.user, action_type=chosen, page=page_number(page)
         )
+        in_hand = await views.decided_in_hand(
+            session=db_session, viewer=request.user, action_ids=kept_ids(keep)
+        )
+        rows = sorted(rows + in_hand, key=lambda view: view.action.created_at)
+        other_types = await views.pending_count(session=db_session) if chosen and not found.total else 0
         context = {
             "rows": rows,
             "total": found.total,
             "result": found,
             "chosen_type": chosen,
             "keepalive_seconds": get_settings().queue_keepalive_seconds,
+            "pending_of_other_types": other_types,
         }
         return render(
             request, page="workflow/queue.html", fragment="workflow/_queue_rows.html", context=context
@@ -75,6 +84,12 @@ class QueueController(Controller):
             keepalive_seconds=get_settings().queue_keepalive_seconds,
         )
         return ServerSentEvent(signals, retry_duration=2000)
+
+
+def kept_ids(keep: str | None) -> list[uuid.UUID]:
+    """The rows the page says the viewer has in hand (static/js/app.js), as ids; junk is ignored."""
+    ids = [parse_uuid(part.strip()) for part in (keep or "").split(",")[:MAX_KEPT_ROWS]]
+    return [found for found in ids if found is not None]
 
 
 async def _queue_signals(

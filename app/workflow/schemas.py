@@ -7,7 +7,6 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator
 from sqlmodel import SQLModel
 
-from app.actions import get_action_type
 from app.models import WorkflowAction
 
 
@@ -56,13 +55,12 @@ class ActionOut(SQLModel):
 
     @classmethod
     def of(cls, action: WorkflowAction) -> "ActionOut":
-        action_type = get_action_type(action.action_type)
         return cls(
             id=action.id,
             actionType=action.action_type,
             status=action.status,
             payload=action.payload,
-            summary=action_type.summary_of(action.payload) if action_type else action.action_type,
+            summary=action.summary,
             makerId=action.maker_id,
             checkerId=action.checker_id,
             reviewComment=action.review_comment,

@@ -50,10 +50,12 @@ async def submit_action(
     conflicts = await kind.check_current_data(session, payload)
     if conflicts:
         raise InvalidInput("The payload conflicts with current data", details=conflicts)
-    action = WorkflowAction(action_type=kind.name, payload=payload.to_json(), maker_id=maker.id)
+    summary = await kind.summarize(session, payload)
+    action = WorkflowAction(
+        action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id
+    )
     session.add(action)
     await session.flush()
-    summary = kind.summarize(payload)
     await record_event(
         session=session,
         event_type="action_submitted",

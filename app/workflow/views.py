@@ -1,7 +1,7 @@
 """Reads shaped for the pages: actions with the names of the people involved. Nothing here writes."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +19,8 @@ class ActionView:
     label: str
     can_review: bool
     """The viewer may approve or reject it now: a checker, not its maker, pending."""
+    decided_by: str | None = None
+    """Set on a row the viewer had in hand when someone else decided it: that person's username."""
 
 
 def _view(action: WorkflowAction, maker_name: str, viewer: User | None) -> ActionView:
@@ -26,7 +28,7 @@ def _view(action: WorkflowAction, maker_name: str, viewer: User | None) -> Actio
     return ActionView(
         action=action,
         maker_name=maker_name,
-        summary=kind.summary_of(action.payload) if kind else action.action_type,
+        summary=action.summary or action.action_type,
         label=kind.label if kind else action.action_type,
         can_review=viewer is not None
         and viewer.has_role(Role.CHECKER)
@@ -61,6 +63,39 @@ async def pending_queue(
         session=session, filters=filters, page=page, limit=QUEUE_PAGE_SIZE, oldest_first=True
     )
     return await views_of(session, found.rows, viewer), found
+
+
+async def pending_count(*, session: AsyncSession) -> int:
+    found = await list_actions(
+        session=session, filters=ActionFilter(status=ActionStatus.PENDING.value), page=1, limit=1
+    )
+    return found.total
+
+
+async def decided_in_hand(
+    *, session: AsyncSession, viewer: User, action_ids: list[uuid.UUID]
+) -> list[ActionView]:
+    """Rows the viewer is working on that are no longer pending, with who decided them: the queue keeps
+    them in place with a note instead of removing them under the viewer's comment."""
+    if not action_ids:
+        return []
+    actions = (
+        await session.exec(
+            select(WorkflowAction).where(
+                col(WorkflowAction.id).in_(action_ids), WorkflowAction.status != ActionStatus.PENDING.value
+            )
+        )
+    ).all()
+    names = await _usernames(
+        session, {a.maker_id for a in actions} | {a.checker_id for a in actions if a.checker_id}
+    )
+    return [
+        replace(
+            _view(action, names.get(action.maker_id, "?"), viewer),
+            decided_by=names.get(action.checker_id, "?") if action.checker_id else "the system",
+        )
+        for action in actions
+    ]
 
 
 async def action_view(*, session: AsyncSession, action: WorkflowAction, viewer: User | None) -> ActionView:

@@ -60,3 +60,70 @@
     }
   });
 })();
+
+// Times and the rows in hand. The server writes times in UTC (the title keeps that value); here they
+// are shown in the viewer's zone, relative ages are kept current, decision notes are kept few, and
+// the queue's refresh names the rows the viewer is working on so that the server keeps them in place.
+(function () {
+  const MAX_DECISION_NOTES = 5;
+  const AGE_REFRESH_MS = 30000;
+
+  function age(moment) {
+    const seconds = Math.floor((Date.now() - moment.getTime()) / 1000);
+    if (seconds < 60) return "just now";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
+    if (seconds < 86400) return Math.floor(seconds / 3600) + " h ago";
+    return Math.floor(seconds / 86400) + " d ago";
+  }
+
+  function each(root, selector, action) {
+    if (root.matches && root.matches(selector)) action(root);
+    if (root.querySelectorAll) root.querySelectorAll(selector).forEach(action);
+  }
+
+  function showAges(root) {
+    each(root, "time[data-age]", function (element) {
+      const moment = new Date(element.getAttribute("datetime"));
+      if (!isNaN(moment)) element.textContent = age(moment);
+    });
+  }
+
+  function showTimes(root) {
+    each(root, "time[data-local]", function (element) {
+      const moment = new Date(element.getAttribute("datetime"));
+      if (!isNaN(moment)) {
+        element.textContent = moment.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      }
+    });
+    showAges(root);
+    const notes = document.querySelectorAll("#decisions > .decision-note");
+    for (let i = MAX_DECISION_NOTES; i < notes.length; i++) notes[i].remove();
+  }
+
+  htmx.onLoad(showTimes);
+  setInterval(function () { showAges(document); }, AGE_REFRESH_MS);
+
+  function rowsInHand() {
+    const held = [];
+    document.querySelectorAll("#queue-rows tr[data-action-id]").forEach(function (row) {
+      const comment = row.querySelector("input[name=comment]");
+      if (row.classList.contains("decided-elsewhere") || row.contains(document.activeElement) ||
+          (comment && comment.value.trim())) {
+        held.push(row.dataset.actionId);
+      }
+    });
+    return held;
+  }
+
+  // a row someone else decided stays until its note is dismissed (or the page is reloaded)
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest && event.target.closest("[data-dismiss-row]");
+    if (button) button.closest("tr").remove();
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt.hasAttribute("data-refresh-on-reconnect")) return;
+    const held = rowsInHand();
+    if (held.length) event.detail.parameters["keep"] = held.join(",");
+  });
+})();

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import func, select, update
 
+from app.actions import REGISTRY
 from app.models import ActionReview, ApiToken, User, WorkflowAction, utcnow
 from tests.factories import account_payload, make_actor, promotion_payload, review, submit, user_payload
 
@@ -707,3 +708,11 @@ async def test_unknown_route_is_404_in_the_envelope(client, maker):
     response = await client.get("/api/workflow/nothing-here", headers=maker.headers)
     assert response.status_code == 404
     assert response.json()["success"] is False
+
+
+async def test_the_openapi_description_shows_a_sample_request_of_every_type(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    body = schema["paths"]["/api/workflow/actions"]["post"]["requestBody"]["content"]["application/json"]
+    examples = body["schema"]["examples"]
+    for name, kind in REGISTRY.items():
+        assert {"actionType": name, "payload": kind.sample} in examples

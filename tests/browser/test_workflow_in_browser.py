@@ -131,7 +131,8 @@ def test_maker_submits_each_type_and_sees_errors_inline(server, people, new_cont
     page.get_by_label("Opening balance").fill("250.5")
     page.get_by_role("button", name="Submit for review").click()
     expect(page.locator("#request-form")).to_contain_text(
-        "Open checking account NL91ABNA0417164300 with 250.50 EUR"
+        "Open checking account NL91ABNA0417164300 for Owner.One (owner.one, owner.one@test.example)"
+        " with 250.50 EUR"
     )
 
     page.goto(server.url + "/actions/new?actionType=create_promotion")
@@ -162,7 +163,7 @@ def test_makers_own_row_has_no_approve_button(server, people, new_context):
 
     queue = log_in(new_context(), server.url, both, "/queue")
     own, theirs = queue.locator("tr", has_text="own.request"), queue.locator("tr", has_text="their.request")
-    expect(own).to_contain_text("Your request")
+    expect(own).to_contain_text("Waiting for a checker")
     expect(own.get_by_role("button", name="Approve")).to_have_count(0)
     expect(theirs.get_by_role("button", name="Approve")).to_be_visible()
 

@@ -54,7 +54,7 @@ async def test_detail_shows_payload_status_reviews_timeline_and_result(client, m
     assert timeline.index("action submitted") < timeline.index("action approved")
     assert "Execution result" in html
     assert result["userId"] in html
-    assert "activationExpiresAt" in html
+    assert "Activation expires at" in html
     # the activation link is shown once to the approving checker, never stored or shown again
     assert "/activate/" not in html
     assert "Approve" not in html  # decided: no decision form

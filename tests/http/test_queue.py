@@ -69,7 +69,7 @@ async def test_a_makers_own_row_has_no_approve_button_but_another_checker_sees_o
     assert own, "the maker's row is missing"
     assert 'value="approved"' not in own and "Approve" not in own
     assert 'value="rejected"' not in own
-    assert "Your request" in own
+    assert "Waiting for a checker" in own
 
     await _login_as(login, bob)
     theirs = row_html((await client.get("/queue")).text, action["id"])

@@ -127,3 +127,61 @@ def test_upgrade_is_idempotent_at_head(scratch_url):
     command.upgrade(config, "head")
     command.upgrade(config, "head")
     assert schema_differences(scratch_url) == []
+
+
+def test_the_summary_migration_fills_in_existing_actions(scratch_url):
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "671b90ef7cd5")
+    maker, holder = uuid.uuid4(), uuid.uuid4()
+    payloads = {
+        "create_user": '{"username": "ana", "fullName": "Ana Lopez", "email": "ana@x.io",'
+        ' "roles": ["maker"]}',
+        "create_account": f'{{"userId": "{holder}", "accountNumber": "ACC123456", "accountType": "savings",'
+        ' "balance": "10.00", "currency": "EUR"}',
+        "create_promotion": '{"code": "P-1", "name": "Sale", "discountType": "fixed",'
+        ' "discountValue": "5.00", "startDate": "2027-01-01", "endDate": "2027-02-01"}',
+        "retired_type": "{}",
+    }
+
+    async def seed() -> None:
+        conn = await asyncpg.connect(scratch_url)
+        try:
+            for user_id, name in ((maker, "mo"), (holder, "bo")):
+                await conn.execute(
+                    "INSERT INTO users (id, username, email, full_name, roles, is_active, failed_logins,"
+                    " created_at, updated_at) VALUES ($1, $2, $3, $4, '{maker}', true, 0, now(), now())",
+                    user_id,
+                    name,
+                    f"{name}@x.io",
+                    name.title(),
+                )
+            for action_type, payload in payloads.items():
+                await conn.execute(
+                    "INSERT INTO workflow_actions (id, action_type, status, payload, maker_id,"
+                    " required_approvals, approvals, created_at, updated_at)"
+                    " VALUES ($1, $2, 'pending', $3::jsonb, $4, 1, 0, now(), now())",
+                    uuid.uuid4(),
+                    action_type,
+                    payload,
+                    maker,
+                )
+        finally:
+            await conn.close()
+
+    async def summaries() -> dict[str, str]:
+        conn = await asyncpg.connect(scratch_url)
+        try:
+            rows = await conn.fetch("SELECT action_type, summary FROM workflow_actions")
+        finally:
+            await conn.close()
+        return {row["action_type"]: row["summary"] for row in rows}
+
+    run_blocking(seed)
+    command.upgrade(config, "3ad553a3af25")
+
+    assert run_blocking(summaries) == {
+        "create_user": "Create user ana (Ana Lopez, ana@x.io) as maker",
+        "create_account": "Open savings account ACC123456 for Bo (bo, bo@x.io) with 10.00 EUR",
+        "create_promotion": "Promotion P-1 (Sale): 5.00 off, 2027-01-01 to 2027-02-01",
+        "retired_type": "retired_type",
+    }

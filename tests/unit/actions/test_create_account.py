@@ -8,7 +8,7 @@ from app.actions import REGISTRY
 from app.actions.base import ActionRefused
 from app.actions.create_account import AccountType, CreateAccountPayload
 from app.models import Account, User
-from tests.factories import account_payload, execution_context, review, submit
+from tests.factories import account_payload, execution_context, make_actor, review, submit
 from tests.factories import field_errors as errors_for
 
 pytestmark = pytest.mark.anyio
@@ -102,8 +102,15 @@ def test_every_field_is_required(missing):
     assert field_errors(raw) == {missing: "Required"}
 
 
-def test_summary():
-    assert ACTION.summarize(ACTION.parse(BASE)) == "Open savings account ACC123456 with 1000.00 EUR"
+async def test_summary_names_the_holder(db):
+    holder = await make_actor(db, username="holder.bo")
+    async with db.sessions() as session:
+        summary = await ACTION.summarize(session, ACTION.parse(BASE | {"userId": str(holder.user.id)}))
+        unknown = await ACTION.summarize(session, ACTION.parse(BASE))
+    assert summary == (
+        "Open savings account ACC123456 for Holder.Bo (holder.bo, holder.bo@test.example) with 1000.00 EUR"
+    )
+    assert unknown == f"Open savings account ACC123456 for user {OWNER} with 1000.00 EUR"
 
 
 async def test_execute_opens_the_account(db, maker, checker):

@@ -115,8 +115,9 @@ def test_required_fields(missing):
         ),
     ],
 )
-def test_summary(overrides, expected):
-    assert ACTION.summarize(ACTION.parse(BASE | overrides)) == expected
+async def test_summary(db, overrides, expected):
+    async with db.sessions() as session:
+        assert await ACTION.summarize(session, ACTION.parse(BASE | overrides)) == expected
 
 
 async def test_execute_creates_the_promotion(db, maker, checker):

@@ -7,24 +7,7 @@ from app.actions.base import ActionType, Payload
 
 HERE = Path(__file__).parent
 
-SAMPLES = {
-    "create_user": {"email": "ana@example.com", "username": "ana", "fullName": "Ana"},
-    "create_account": {
-        "userId": "7d0b9a58-3c1e-4a57-9f0c-2f5f0e1b2c3d",
-        "accountNumber": "ACC123456",
-        "accountType": "savings",
-        "balance": "1.00",
-        "currency": "EUR",
-    },
-    "create_promotion": {
-        "code": "ABC",
-        "name": "A",
-        "discountType": "fixed",
-        "discountValue": "1",
-        "startDate": "2027-01-01",
-        "endDate": "2027-01-02",
-    },
-}
+TEMPLATES = HERE.parents[2] / "templates"
 
 
 def test_the_tutorial_types_are_registered():
@@ -51,21 +34,24 @@ def test_registered_type_has_its_own_test_module(name):
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_registered_type_has_a_sample_here_that_it_summarises(name):
-    assert name in SAMPLES, f"add a valid sample payload for {name} to SAMPLES"
+def test_registered_type_has_its_templates(name):
     action_type = REGISTRY[name]
-    summary = action_type.summarize(action_type.parse(SAMPLES[name]))
-    assert isinstance(summary, str)
-    assert summary.strip()
-    assert "\n" not in summary
-    assert action_type.summary_of(action_type.parse(SAMPLES[name]).to_json()) == summary
+    for template in (action_type.form_template, action_type.detail_template):
+        assert (TEMPLATES / template).is_file(), f"write templates/{template}"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_registered_type_carries_a_valid_sample(name):
+    action_type = REGISTRY[name]
+    parsed = action_type.parse(action_type.sample)
+    assert action_type.parse(parsed.to_json()) == parsed
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_registered_type_refuses_unknown_fields(name):
     action_type = REGISTRY[name]
     with pytest.raises(ValueError) as caught:
-        action_type.parse(SAMPLES.get(name, {}) | {"surprise": 1})
+        action_type.parse(action_type.sample | {"surprise": 1})
     assert action_type.errors_of(caught.value)["surprise"] == "Unknown field"
 
 
