@@ -165,10 +165,10 @@ def test_queue_detail_and_history_have_no_violations(server, people, new_context
     audit(queue, "action detail, approved")
 
     queue.goto(server.url + "/history")
-    expect(queue.locator("#history-table")).to_contain_text("2 actions")
+    expect(queue.locator("#history-count")).to_contain_text("2 actions")
     audit(queue, "history")
     queue.get_by_label("Status").select_option("approved")
-    expect(queue.locator("#history-table")).to_contain_text("1 action")
+    expect(queue.locator("#history-count")).to_have_text("1 action")
     audit(queue, "history filtered")
 
     _queue_with_a_conflict(server, other_checker, second, new_context(), audit)

@@ -108,10 +108,13 @@ def test_a_decision_moves_focus_to_its_outcome(server, people, new_context):
     expect(comment).to_have_attribute("aria-invalid", "true")
     expect(comment).to_be_focused()
 
-    # decided: focus on the outcome in the row, which a screen reader then reads
+    # decided: focus on the outcome's note, which a screen reader then reads and which stays
+    # when the decided row leaves the queue
     queue.locator(f"#action-row-{second}").get_by_role("button", name="Approve").click()
-    outcome = queue.locator(f"#action-row-{second} .outcome")
+    outcome = queue.locator("#decisions .outcome").first
     expect(outcome).to_contain_text("approved")
+    expect(outcome).to_be_focused()
+    expect(queue.locator(f"#action-row-{second}")).to_have_count(0)
     expect(outcome).to_be_focused()
 
 

@@ -154,9 +154,9 @@ async def test_a_stored_payload_no_longer_valid_is_refused(client, db, maker, ch
     assert response.status_code == 409
     assert response.json() == {
         "success": False,
-        "error": "The action cannot be executed: the stored payload is no longer valid",
+        "error": "The action cannot be executed: its stored details are no longer valid",
     }
     stored = await fetch(client, maker, action["id"])
     assert stored["status"] == "pending"
-    assert stored["summary"] == "(payload no longer valid)"
+    assert stored["summary"] == "(its details are no longer valid)"
     assert await reviews_of(db, action["id"]) == 0

@@ -112,7 +112,7 @@ def test_summary_names_the_user_and_roles():
 
 
 def test_summary_of_an_invalid_stored_payload_does_not_raise():
-    assert ACTION.summary_of({"username": "x"}) == "(payload no longer valid)"
+    assert ACTION.summary_of({"username": "x"}) == "(its details are no longer valid)"
 
 
 async def test_execute_creates_the_user_and_an_activation_token(db, maker, checker):
