@@ -109,7 +109,7 @@ async def review_action(
     if not approve and comment is None:
         raise InvalidInput(
             "A comment is required to reject",
-            details={"reviewComment": "Write a comment saying why you reject"},
+            details={"reviewComment": "Say why you reject"},
         )
     action = await _lock_pending_action(session, action_id, reviewer)
     if approve:
