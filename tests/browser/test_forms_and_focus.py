@@ -4,7 +4,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.browser.test_workflow_in_browser import submit_new_user
 
 pytestmark = pytest.mark.browser
@@ -27,6 +27,7 @@ def test_each_hint_and_error_sits_under_its_own_input(server, people, new_contex
     maker = people("maker")
     page = log_in(new_context(width=width), server.url, maker, "/actions/new?actionType=create_promotion")
     _submit_promotion_with_errors(page)
+    screenshot(page, f"new-request-errors-{width}")
     for field, message in (
         ("code", "#hint-code"),
         ("name", "#error-name"),
