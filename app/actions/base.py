@@ -121,19 +121,60 @@ class ActionType(Generic[P]):
         return await self.apply(ctx, payload)
 
 
+def _choices(ctx: dict[str, Any]) -> str:
+    # pydantic lists enum choices as "'a', 'b' or 'c'"
+    return ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
+
+
+_PLAIN_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda ctx: "Required",
+    "extra_forbidden": lambda ctx: "Unknown field",
+    "string_too_short": lambda ctx: (
+        "Required" if ctx.get("min_length") == 1 else f"Use at least {ctx.get('min_length')} characters"
+    ),
+    "string_too_long": lambda ctx: f"Use at most {ctx.get('max_length')} characters",
+    "string_pattern_mismatch": lambda ctx: "Use only the characters and form asked for",
+    "string_type": lambda ctx: "Give text",
+    "enum": lambda ctx: f"Choose one of: {_choices(ctx)}",
+    "literal_error": lambda ctx: f"Choose one of: {_choices(ctx)}",
+    "list_type": lambda ctx: "Give a list",
+    "too_short": lambda ctx: "Choose at least one",
+    "uuid_parsing": lambda ctx: "Choose an existing user",
+    "uuid_type": lambda ctx: "Choose an existing user",
+    "model_type": lambda ctx: "Give an object with the request's fields",
+    "model_attributes_type": lambda ctx: "Give an object with the request's fields",
+    "dict_type": lambda ctx: "Give an object with the request's fields",
+}
+"""Plain words for pydantic's error types, by type; a type not listed falls back to a generic message."""
+
+_DATE_TYPES = re.compile(r"^(date|datetime|time)_")
+
+
+def _plain_message(error: Any, hints: dict[str, str] | None, loc: str) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and hints and loc in hints:
+        return hints[loc]
+    if kind in ("value_error", "assertion_error"):
+        # our own validators' messages, written for people already
+        message = str(error["msg"])
+        return (
+            message.split(", ", 1)[1]
+            if message.startswith(("Value error, ", "Assertion failed, "))
+            else message
+        )
+    if kind in _PLAIN_MESSAGES:
+        return _PLAIN_MESSAGES[kind](ctx)
+    if _DATE_TYPES.match(kind):
+        return "Give a date such as 2027-01-31"
+    if kind.startswith(("int_", "float_", "decimal_", "greater_", "less_", "multiple_")):
+        return "Give a number"
+    return "Not accepted here: check the value"
+
+
 def validation_errors(exc: ValidationError, hints: dict[str, str] | None = None) -> FieldErrors:
-    """Pydantic errors as {field: message}, one message per field, in plain words."""
+    """Pydantic errors as {field: message}, one message per field, in plain words (never pydantic's)."""
     errors: FieldErrors = {}
     for error in exc.errors():
         loc = ".".join(str(part) for part in error["loc"]) or "payload"
-        message = str(error["msg"])
-        if error["type"] == "extra_forbidden":
-            message = "Unknown field"
-        elif error["type"] == "missing":
-            message = "Required"
-        elif error["type"] == "string_pattern_mismatch" and hints and loc in hints:
-            message = hints[loc]
-        elif message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        errors.setdefault(loc, message)
+        errors.setdefault(loc, _plain_message(error, hints, loc))
     return errors

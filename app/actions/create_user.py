@@ -55,7 +55,7 @@ class CreateUserPayload(Payload):
     @classmethod
     def _roles(cls, value: list[Role]) -> list[Role]:
         if not value:
-            raise ValueError("Give at least one role")
+            raise ValueError("Choose at least one role")
         return sorted(set(value), key=list(Role).index)
 
 

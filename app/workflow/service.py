@@ -109,7 +109,10 @@ async def review_action(
         raise Forbidden("Reviewing an action needs the checker role")
     comment = (comment or "").strip() or None
     if not approve and comment is None:
-        raise InvalidInput("A comment is required to reject", details={"reviewComment": "Say why you reject"})
+        raise InvalidInput(
+            "A comment is required to reject",
+            details={"reviewComment": "Say why you reject"},
+        )
     action = await _lock_pending_action(session, action_id, reviewer)
     if approve:
         return await _approve(session, action, reviewer, comment, base_url)
@@ -219,4 +222,4 @@ def _reason(exc: Exception) -> str:
         return exc.message
     if isinstance(exc, IntegrityError):
         return "a conflicting record was created at the same time"
-    return "the stored payload is no longer valid"
+    return "its stored details are no longer valid"

@@ -150,7 +150,7 @@ def test_maker_submits_each_type_and_sees_errors_inline(server, people, new_cont
     screenshot(page, "new-request-submitted")
 
     page.goto(server.url + "/history")
-    expect(page.locator("#history-table")).to_contain_text("3 actions")
+    expect(page.locator("#history-count")).to_contain_text("3 actions")
 
 
 def test_makers_own_row_has_no_approve_button(server, people, new_context):

@@ -101,6 +101,7 @@ async def test_a_conflict_with_current_data_is_shown_on_its_field(client, db, ma
             "username": maker_session.user.username,
             "fullName": "Twin",
             "email": "twin@example.com",
+            "roles": ["maker"],
         },
     )
     assert response.status_code == 422

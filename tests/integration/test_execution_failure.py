@@ -154,7 +154,7 @@ async def test_a_stored_payload_no_longer_valid_is_refused(client, db, maker, ch
     assert response.status_code == 409
     assert response.json() == {
         "success": False,
-        "error": "The action cannot be executed: the stored payload is no longer valid",
+        "error": "The action cannot be executed: its stored details are no longer valid",
     }
     stored = await fetch(client, maker, action["id"])
     assert stored["status"] == "pending"
