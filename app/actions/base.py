@@ -4,6 +4,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
@@ -53,6 +54,33 @@ def _two_place_amount(value: Any) -> Decimal:
 
 Amount = Annotated[Decimal, BeforeValidator(_two_place_amount)]
 """A non-negative amount with at most two decimal places, from a string or a number."""
+
+_MOMENT_HINT = "Give a date such as 2027-03-01 or a date and time such as 2027-03-01T09:30:00Z"
+
+
+def _utc_moment(value: Any) -> datetime:
+    """ISO 8601 date or date-time; a plain date is its midnight UTC, a time without offset is UTC."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(_MOMENT_HINT) from None
+    else:
+        raise ValueError(_MOMENT_HINT)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # such as 0001-01-01T00:00:00+02:00, before the first representable instant
+        raise ValueError(_MOMENT_HINT) from None
+
+
+Moment = Annotated[datetime, BeforeValidator(_utc_moment)]
+"""An instant, given as an ISO 8601 date or date-time with any offset; kept in UTC."""
 
 FieldErrors = dict[str, str]
 

@@ -49,4 +49,6 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     for name, value in HEADERS.items():
         headers[name] = value
     schema_page = scope["path"].startswith(_SCHEMA_PREFIX)
-    headers["Content-Security-Policy"] = SCHEMA_CONTENT_SECURITY_POLICY if schema_page else CONTENT_SECURITY_POLICY
+    headers["Content-Security-Policy"] = (
+        SCHEMA_CONTENT_SECURITY_POLICY if schema_page else CONTENT_SECURITY_POLICY
+    )

@@ -36,7 +36,9 @@ def test_swagger_ui_renders_offline(server, new_context):
 def test_redoc_renders_offline(server, new_context):
     page, refused, errors = offline_page(new_context(), server.url)
     page.goto(f"{server.url}/schema/redoc")
-    expect(page.get_by_role("heading", name="Maker-checker workflow API").first).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("heading", name="Maker-checker workflow API").first).to_be_visible(
+        timeout=WAIT_MS
+    )
     expect(page.get_by_text("/api/workflow/actions/{action_id}/review").first).to_be_attached()
     assert refused == []
     blocked = [error for error in errors if "Content Security Policy" in error]

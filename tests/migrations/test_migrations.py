@@ -1,6 +1,7 @@
 """The migrations build exactly the schema the models describe, and undo it cleanly."""
 
 import uuid
+from datetime import UTC, date, datetime
 from collections.abc import Iterator
 
 import asyncpg
@@ -127,3 +128,33 @@ def test_upgrade_is_idempotent_at_head(scratch_url):
     command.upgrade(config, "head")
     command.upgrade(config, "head")
     assert schema_differences(scratch_url) == []
+
+
+PROMOTION_TIMESTAMPS = "3c7e1a9d5f20"
+
+
+def test_promotion_dates_become_their_midnight_utc_and_back(scratch_url):
+    config = alembic_config(scratch_url)
+    before = ScriptDirectory.from_config(config).get_revision(PROMOTION_TIMESTAMPS).down_revision
+    command.upgrade(config, before)
+    fetch(
+        scratch_url,
+        "INSERT INTO promotions (id, code, name, discount_type, discount_value, start_date, end_date,"
+        " is_active, created_at, updated_at) VALUES (gen_random_uuid(), 'OLD-1', 'Old', 'fixed', 5,"
+        " '2027-03-01', '2027-03-31', true, now(), now())",
+    )
+
+    command.upgrade(config, PROMOTION_TIMESTAMPS)
+    rows = fetch(scratch_url, "SELECT start_date, end_date FROM promotions")
+    assert rows == [(datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 3, 31, tzinfo=UTC))]
+    kinds = fetch(
+        scratch_url,
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'promotions'"
+        " AND column_name IN ('start_date', 'end_date')",
+    )
+    assert kinds == [("timestamp with time zone",)] * 2
+
+    command.downgrade(config, before)
+    assert fetch(scratch_url, "SELECT start_date, end_date FROM promotions") == [
+        (date(2027, 3, 1), date(2027, 3, 31))
+    ]
