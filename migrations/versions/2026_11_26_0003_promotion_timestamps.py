@@ -30,5 +30,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for column in COLUMNS:
         op.execute(
-            f"ALTER TABLE promotions ALTER COLUMN {column} TYPE DATE USING (({column} AT TIME ZONE 'UTC')::date)"
+            f"ALTER TABLE promotions ALTER COLUMN {column} TYPE DATE "
+            f"USING (({column} AT TIME ZONE 'UTC')::date)"
         )

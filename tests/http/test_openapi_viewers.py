@@ -4,9 +4,9 @@ import re
 
 import pytest
 
+from app.settings import PROJECT_ROOT
 from app.web.headers import SCHEMA_CONTENT_SECURITY_POLICY
 from app.web.openapi import VIEWER_ASSETS
-from app.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.anyio
 

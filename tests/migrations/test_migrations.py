@@ -1,8 +1,8 @@
 """The migrations build exactly the schema the models describe, and undo it cleanly."""
 
 import uuid
-from datetime import UTC, date, datetime
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
