@@ -11,9 +11,9 @@ from sqlalchemy.exc import ProgrammingError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Database, resolve_database_url, run_blocking
+from app.db import Database, describe_database, resolve_database_url, run_blocking
 from app.errors import DomainError
-from app.settings import PROJECT_ROOT, ConfigurationError, get_settings
+from app.settings import PROJECT_ROOT, ConfigurationError, Settings, get_settings
 
 T = TypeVar("T")
 
@@ -23,6 +23,8 @@ DEMO_USERS = (
     ("checker", "Chen Checker", ["checker"]),
     ("checker2", "Cleo Checker", ["checker"]),
     ("admin", "Ada Admin", ["admin", "checker"]),
+    # holds both roles, so the refusal to review one's own request can be seen
+    ("makerchecker", "Mo Makerchecker", ["maker", "checker"]),
 )
 
 
@@ -79,8 +81,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 
     settings = get_settings()
     run_migrations()
-    if not settings.is_production:
-        _create_demo_users_when_empty()
+    _announce_an_empty_database(settings)
     # uvicorn re-raises SIGTERM once it has shut down; as SystemExit it lets atexit stop the embedded database
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     uvicorn.run(
@@ -193,13 +194,19 @@ def verify_audit() -> None:
     sys.exit(1)
 
 
-def _create_demo_users_when_empty() -> None:
+def _announce_an_empty_database(settings: Settings) -> None:
+    """On a database with no users yet, say which database it is; outside production, add demo users."""
     from app.models import User
 
     async def count(session: AsyncSession) -> int:
         return (await session.exec(select(func.count()).select_from(User))).one()
 
-    if _in_transaction(count) == 0:
+    if _in_transaction(count) != 0:
+        return
+    click.echo(f"Empty database: {describe_database(settings)}")
+    if settings.is_production:
+        click.echo("No users yet: create the first with `maker-checker create-user`")
+    else:
         _create_demo_users()
 
 
@@ -228,4 +235,4 @@ def _create_demo_users() -> None:
     click.echo("Demo users (log in at /login):")
     for username, password, roles in _in_transaction(work):
         shown = password if password else "(exists; password unchanged)"
-        click.echo(f"  {username:<10} {shown:<30} roles: {','.join(roles)}")
+        click.echo(f"  {username:<12} {shown:<30} roles: {','.join(roles)}")

@@ -107,6 +107,18 @@ def resolve_database_url(settings: Settings) -> str:
     return url
 
 
+def describe_database(settings: Settings) -> str:
+    """Which database the settings name, for people: no password, no full URL."""
+    if not settings.database_url:
+        return f"the embedded PostgreSQL under {settings.data_dir} (DATA_DIR)"
+    from sqlalchemy.engine import make_url
+
+    url = make_url(plain_dsn(settings.database_url))
+    host = url.host or url.query.get("host") or "localhost"
+    where = f"{host}:{url.port}" if url.port else str(host)
+    return f"PostgreSQL database {url.database} on {where} (DATABASE_URL)"
+
+
 @dataclass
 class Database:
     """The engine and session factory of one process."""
