@@ -103,10 +103,13 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(username: str, email: str, roles: str, full_name: str | None, password_stdin: bool) -> None:
     """Create a user directly (bootstrap, break-glass); audited as a system action. Prints the id."""
+    from app.accounts.identity import identity_problems, parse_roles
     from app.accounts.passwords import password_problem
-    from app.accounts.service import create_user_directly, parse_roles
+    from app.accounts.service import create_user_directly
 
-    _check_identity(username, email, full_name)
+    if problems := identity_problems(username, email, full_name or None):
+        field, message = next(iter(problems.items()))
+        raise click.ClickException(f"{field} refused: {message}")
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     if password is not None and (problem := password_problem(password)):
         raise click.ClickException(f"Password refused: {problem}")
@@ -127,20 +130,6 @@ def create_user(username: str, email: str, roles: str, full_name: str | None, pa
         return str(user.id)
 
     click.echo(_in_transaction(work))
-
-
-def _check_identity(username: str, email: str, full_name: str | None) -> None:
-    """The same rules as a user created under dual control (the create_user action's payload)."""
-    from pydantic import ValidationError
-
-    from app.actions.base import validation_errors
-    from app.actions.create_user import CreateUserPayload
-
-    try:
-        CreateUserPayload.model_validate({"username": username, "email": email, "fullName": full_name or "-"})
-    except ValidationError as exc:
-        field, message = next(iter(validation_errors(exc, CreateUserPayload.format_hints).items()))
-        raise click.ClickException(f"{field} refused: {message}") from exc
 
 
 @main.command("create-token")

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from litestar.datastructures import State
+from sqlalchemy import ColumnElement
+from sqlalchemy import exists as sql_exists
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.settings import Settings
@@ -105,6 +108,11 @@ def resolve_database_url(settings: Settings) -> str:
     url = start_embedded_postgres(settings)
     os.environ["DATABASE_URL"] = url
     return url
+
+
+async def exists(session: AsyncSession, *conditions: ColumnElement[bool]) -> bool:
+    """Whether some row meets every condition: the "already taken" checks."""
+    return bool((await session.exec(select(sql_exists().where(*conditions)))).one())
 
 
 def describe_database(settings: Settings) -> str:

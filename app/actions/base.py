@@ -8,14 +8,17 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 class Payload(SQLModel):
-    """Base of every payload model: camelCase in JSON, unknown fields refused, text trimmed."""
+    """Base of every payload model: camelCase in JSON, unknown fields refused, text trimmed.
+
+    Declare text fields as app.text.Text, which refuses NUL (PostgreSQL cannot store it).
+    """
 
     model_config = ConfigDict(  # type: ignore[assignment]
         alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
@@ -23,14 +26,6 @@ class Payload(SQLModel):
 
     format_hints: ClassVar[dict[str, str]] = {}
     """Plain-words explanation of a field's expected shape, shown when its pattern does not match."""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul_character(cls, value: Any) -> Any:
-        # PostgreSQL cannot store U+0000 in text or jsonb: refuse it here rather than fail with a 500
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("Must not contain NUL characters")
-        return value
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -151,6 +146,18 @@ class ActionType(Generic[P]):
         return await self.apply(ctx, payload)
 
 
+# a text field with a validator (such as app.text.Text) reports its length as "items": say characters
+_TEXT_LENGTH_ERRORS = {"string_too_short", "string_too_long", "too_short", "too_long"}
+
+
+def _text_length_message(error_type: str, ctx: dict[str, Any]) -> str:
+    if error_type.endswith("too_long"):
+        limit = ctx.get("max_length")
+        return f"Must be at most {limit} character{'s' if limit != 1 else ''}"
+    limit = ctx.get("min_length")
+    return f"Must be at least {limit} character{'s' if limit != 1 else ''}"
+
+
 def validation_errors(exc: ValidationError, hints: dict[str, str] | None = None) -> FieldErrors:
     """Pydantic errors as {field: message}, one message per field, in plain words."""
     errors: FieldErrors = {}
@@ -163,6 +170,8 @@ def validation_errors(exc: ValidationError, hints: dict[str, str] | None = None)
             message = "Required"
         elif error["type"] == "string_pattern_mismatch" and hints and loc in hints:
             message = hints[loc]
+        elif error["type"] in _TEXT_LENGTH_ERRORS and isinstance(error.get("input"), str):
+            message = _text_length_message(error["type"], error.get("ctx") or {})
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         errors.setdefault(loc, message)

@@ -6,12 +6,12 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
-from sqlalchemy import func
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Moment, Payload
+from app.db import exists
 from app.models import Promotion
+from app.text import Text
 
 MAX_DISCOUNT_VALUE = Decimal("9999999999.99")
 """The largest value promotions.discount_value (NUMERIC(12, 2)) can hold."""
@@ -23,9 +23,9 @@ class DiscountType(StrEnum):
 
 
 class CreatePromotionPayload(Payload):
-    code: Annotated[str, Field(pattern=r"^[A-Z0-9_-]{3,50}$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    description: Annotated[str | None, Field(max_length=2000)] = None
+    code: Annotated[Text, Field(pattern=r"^[A-Z0-9_-]{3,50}$")]
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    description: Annotated[Text | None, Field(max_length=2000)] = None
     discount_type: DiscountType
     discount_value: Amount
     start_date: Moment
@@ -84,8 +84,8 @@ def _utc_text(moment: datetime.datetime) -> str:
 
 
 async def check_current_data(session: AsyncSession, payload: CreatePromotionPayload) -> FieldErrors:
-    taken = await session.exec(select(func.count()).where(Promotion.code == payload.code))
-    return {"code": f"The code {payload.code} is already in use"} if taken.one() else {}
+    taken = await exists(session, Promotion.code == payload.code)
+    return {"code": f"The code {payload.code} is already in use"} if taken else {}
 
 
 async def apply(ctx: ExecutionContext, payload: CreatePromotionPayload) -> dict[str, Any]:
