@@ -11,9 +11,9 @@ from sqlalchemy.exc import ProgrammingError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Database, resolve_database_url, run_blocking
+from app.db import Database, describe_database, resolve_database_url, run_blocking
 from app.errors import DomainError
-from app.settings import PROJECT_ROOT, ConfigurationError, get_settings
+from app.settings import PROJECT_ROOT, ConfigurationError, Settings, get_settings
 
 T = TypeVar("T")
 
@@ -23,6 +23,8 @@ DEMO_USERS = (
     ("checker", "Chen Checker", ["checker"]),
     ("checker2", "Cleo Checker", ["checker"]),
     ("admin", "Ada Admin", ["admin", "checker"]),
+    # holds both roles, so the refusal to review one's own request can be seen
+    ("makerchecker", "Mo Makerchecker", ["maker", "checker"]),
 )
 
 
@@ -79,8 +81,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 
     settings = get_settings()
     run_migrations()
-    if not settings.is_production:
-        _create_demo_users_when_empty()
+    _announce_an_empty_database(settings)
     # uvicorn re-raises SIGTERM once it has shut down; as SystemExit it lets atexit stop the embedded database
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     uvicorn.run(
@@ -104,10 +105,13 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(username: str, email: str, roles: str, full_name: str | None, password_stdin: bool) -> None:
     """Create a user directly (bootstrap, break-glass); audited as a system action. Prints the id."""
+    from app.accounts.identity import identity_problems, parse_roles
     from app.accounts.passwords import password_problem
-    from app.accounts.service import create_user_directly, parse_roles
+    from app.accounts.service import create_user_directly
 
-    _check_identity(username, email, full_name)
+    if problems := identity_problems(username, email, full_name or None):
+        field, message = next(iter(problems.items()))
+        raise click.ClickException(f"{field} refused: {message}")
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     if password is not None and (problem := password_problem(password)):
         raise click.ClickException(f"Password refused: {problem}")
@@ -128,20 +132,6 @@ def create_user(username: str, email: str, roles: str, full_name: str | None, pa
         return str(user.id)
 
     click.echo(_in_transaction(work))
-
-
-def _check_identity(username: str, email: str, full_name: str | None) -> None:
-    """The same rules as a user created under dual control (the create_user action's payload)."""
-    from pydantic import ValidationError
-
-    from app.actions.base import validation_errors
-    from app.actions.create_user import CreateUserPayload
-
-    try:
-        CreateUserPayload.model_validate({"username": username, "email": email, "fullName": full_name or "-"})
-    except ValidationError as exc:
-        field, message = next(iter(validation_errors(exc, CreateUserPayload.format_hints).items()))
-        raise click.ClickException(f"{field} refused: {message}") from exc
 
 
 @main.command("create-token")
@@ -195,13 +185,19 @@ def verify_audit() -> None:
     sys.exit(1)
 
 
-def _create_demo_users_when_empty() -> None:
+def _announce_an_empty_database(settings: Settings) -> None:
+    """On a database with no users yet, say which database it is; outside production, add demo users."""
     from app.models import User
 
     async def count(session: AsyncSession) -> int:
         return (await session.exec(select(func.count()).select_from(User))).one()
 
-    if _in_transaction(count) == 0:
+    if _in_transaction(count) != 0:
+        return
+    click.echo(f"Empty database: {describe_database(settings)}")
+    if settings.is_production:
+        click.echo("No users yet: create the first with `maker-checker create-user`")
+    else:
         _create_demo_users()
 
 
@@ -230,4 +226,4 @@ def _create_demo_users() -> None:
     click.echo("Demo users (log in at /login):")
     for username, password, roles in _in_transaction(work):
         shown = password if password else "(exists; password unchanged)"
-        click.echo(f"  {username:<10} {shown:<30} roles: {','.join(roles)}")
+        click.echo(f"  {username:<12} {shown:<30} roles: {','.join(roles)}")

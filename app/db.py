@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from litestar.datastructures import State
+from sqlalchemy import ColumnElement
+from sqlalchemy import exists as sql_exists
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.settings import Settings
@@ -105,6 +108,23 @@ def resolve_database_url(settings: Settings) -> str:
     url = start_embedded_postgres(settings)
     os.environ["DATABASE_URL"] = url
     return url
+
+
+async def exists(session: AsyncSession, *conditions: ColumnElement[bool]) -> bool:
+    """Whether some row meets every condition: the "already taken" checks."""
+    return bool((await session.exec(select(sql_exists().where(*conditions)))).one())
+
+
+def describe_database(settings: Settings) -> str:
+    """Which database the settings name, for people: no password, no full URL."""
+    if not settings.database_url:
+        return f"the embedded PostgreSQL under {settings.data_dir} (DATA_DIR)"
+    from sqlalchemy.engine import make_url
+
+    url = make_url(plain_dsn(settings.database_url))
+    host = url.host or url.query.get("host") or "localhost"
+    where = f"{host}:{url.port}" if url.port else str(host)
+    return f"PostgreSQL database {url.database} on {where} (DATABASE_URL)"
 
 
 @dataclass

@@ -30,6 +30,7 @@ from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.headers import add_security_headers
 from app.web.logs import redact_access_log
+from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.web.stopping import ServerStopping
 from app.workflow.api import WorkflowApiController
@@ -52,6 +53,7 @@ def _openapi() -> OpenAPIConfig:
         path="/schema",
         components=Components(security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}),
         security=[{"BearerToken": []}],
+        render_plugins=render_plugins(),
     )
 
 

@@ -1,7 +1,7 @@
 """Database tables (SQLModel, table=True). Input validation lives in non-table models elsewhere."""
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -80,8 +80,8 @@ class Promotion(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=2000)
     discount_type: str = Field(max_length=20)
     discount_value: Decimal = Field(sa_type=Numeric(12, 2))
-    start_date: date
-    end_date: date
+    start_date: datetime = Field(sa_type=DateTime(timezone=True))
+    end_date: datetime = Field(sa_type=DateTime(timezone=True))
     is_active: bool = Field(default=True)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()

@@ -11,6 +11,7 @@ from app.accounts.tokens import digest
 from app.audit import record_event
 from app.errors import InvalidInput, NotFound
 from app.models import ActivationToken, SessionRecord, User, utcnow
+from app.text import without_nul
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -46,7 +47,7 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
         event_type="login_failed",
         actor_id=user.id if user else None,
         # as typed, less what JSON in PostgreSQL cannot hold
-        details={"username": username[:100].replace("\x00", ""), "locked": locked},
+        details={"username": without_nul(username[:100]), "locked": locked},
     )
     return None
 

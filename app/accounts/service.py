@@ -1,22 +1,14 @@
 """Write use-cases on users outside the workflow: bootstrap (CLI) and demo data."""
 
-from sqlmodel import col, delete, func, or_, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts.identity import identity_conflicts, normalise
 from app.accounts.passwords import hash_password_async
 from app.audit import record_event
-from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Role, SessionRecord, User, utcnow
-
-
-def parse_roles(text: str) -> list[str]:
-    """'maker,checker' -> ['maker', 'checker']; raises InvalidInput on unknown roles."""
-    names = [part.strip().lower() for part in text.split(",") if part.strip()]
-    unknown = [name for name in names if name not in {role.value for role in Role}]
-    if unknown or not names:
-        allowed = ", ".join(role.value for role in Role)
-        raise InvalidInput(f"Roles must be a comma-separated list of: {allowed}", details={"roles": text})
-    return sorted(set(names), key=[role.value for role in Role].index)
+from app.errors import Conflict, NotFound
+from app.models import SessionRecord, User, utcnow
+from app.text import holds_nul
 
 
 async def create_user_directly(
@@ -34,11 +26,8 @@ async def create_user_directly(
     Raises:
         Conflict: the username or email is taken.
     """
-    username, email = username.strip().lower(), email.strip().lower()
-    taken = await session.exec(
-        select(func.count()).where(or_(User.username == username, func.lower(User.email) == email))
-    )
-    if taken.one():
+    username, email = normalise(username), normalise(email)
+    if await identity_conflicts(session, username=username, email=email):
         raise Conflict(f"A user with username {username} or email {email} already exists")
     user = User(
         username=username,
@@ -59,9 +48,9 @@ async def create_user_directly(
 
 
 async def find_user(*, session: AsyncSession, username: str) -> User | None:
-    if "\x00" in username:  # PostgreSQL text cannot hold it, so no username has it
+    if holds_nul(username):  # PostgreSQL text cannot hold it, so no username has it
         return None
-    return (await session.exec(select(User).where(User.username == username.strip().lower()))).first()
+    return (await session.exec(select(User).where(User.username == normalise(username)))).first()
 
 
 async def disable_user(*, session: AsyncSession, username: str, via: str) -> User:

@@ -4,17 +4,21 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 class Payload(SQLModel):
-    """Base of every payload model: camelCase in JSON, unknown fields refused, text trimmed."""
+    """Base of every payload model: camelCase in JSON, unknown fields refused, text trimmed.
+
+    Declare text fields as app.text.Text, which refuses NUL (PostgreSQL cannot store it).
+    """
 
     model_config = ConfigDict(  # type: ignore[assignment]
         alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
@@ -22,14 +26,6 @@ class Payload(SQLModel):
 
     format_hints: ClassVar[dict[str, str]] = {}
     """Plain-words explanation of a field's expected shape, shown when its pattern does not match."""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul_character(cls, value: Any) -> Any:
-        # PostgreSQL cannot store U+0000 in text or jsonb: refuse it here rather than fail with a 500
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("Must not contain NUL characters")
-        return value
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -53,6 +49,33 @@ def _two_place_amount(value: Any) -> Decimal:
 
 Amount = Annotated[Decimal, BeforeValidator(_two_place_amount)]
 """A non-negative amount with at most two decimal places, from a string or a number."""
+
+_MOMENT_HINT = "Give a date such as 2027-03-01 or a date and time such as 2027-03-01T09:30:00Z"
+
+
+def _utc_moment(value: Any) -> datetime:
+    """ISO 8601 date or date-time; a plain date is its midnight UTC, a time without offset is UTC."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(_MOMENT_HINT) from None
+    else:
+        raise ValueError(_MOMENT_HINT)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # such as 0001-01-01T00:00:00+02:00, before the first representable instant
+        raise ValueError(_MOMENT_HINT) from None
+
+
+Moment = Annotated[datetime, BeforeValidator(_utc_moment)]
+"""An instant, given as an ISO 8601 date or date-time with any offset; kept in UTC."""
 
 FieldErrors = dict[str, str]
 
@@ -152,6 +175,9 @@ _DATE_TYPES = re.compile(r"^(date|datetime|time)_")
 
 def _plain_message(error: Any, hints: dict[str, str] | None, loc: str) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("too_short", "too_long") and isinstance(error.get("input"), str):
+        # a text field with a validator (app.text.Text) reports its length as "items": say characters
+        kind = f"string_{kind}"
     if kind == "string_pattern_mismatch" and hints and loc in hints:
         return hints[loc]
     if kind in ("value_error", "assertion_error"):

@@ -5,12 +5,13 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
-from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Payload
+from app.db import exists
 from app.models import Account, User
+from app.text import Text
 
 
 class AccountType(StrEnum):
@@ -21,10 +22,10 @@ class AccountType(StrEnum):
 
 class CreateAccountPayload(Payload):
     user_id: uuid.UUID
-    account_number: Annotated[str, Field(pattern=r"^[A-Z0-9]{6,34}$")]
+    account_number: Annotated[Text, Field(pattern=r"^[A-Z0-9]{6,34}$")]
     account_type: AccountType
     balance: Amount
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[Text, Field(pattern=r"^[A-Z]{3}$")]
 
     format_hints: ClassVar[dict[str, str]] = {
         "accountNumber": "Use 6 to 34 capital letters or digits",
@@ -53,8 +54,7 @@ async def check_current_data(session: AsyncSession, payload: CreateAccountPayloa
         errors["userId"] = "No user has this id"
     elif not owner.is_active:
         errors["userId"] = f"The user {owner.username} is disabled"
-    taken = await session.exec(select(func.count()).where(Account.account_number == payload.account_number))
-    if taken.one():
+    if await exists(session, Account.account_number == payload.account_number):
         errors["accountNumber"] = f"The account number {payload.account_number} is already in use"
     return errors
 

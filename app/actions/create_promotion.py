@@ -1,4 +1,4 @@
-"""create_promotion: publish a discount code valid between two dates."""
+"""create_promotion: publish a discount code valid between two instants (ISO 8601 dates or date-times)."""
 
 import datetime
 from decimal import Decimal
@@ -6,12 +6,12 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
-from sqlalchemy import func
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Payload
+from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Moment, Payload
+from app.db import exists
 from app.models import Promotion
+from app.text import Text
 
 MAX_DISCOUNT_VALUE = Decimal("9999999999.99")
 """The largest value promotions.discount_value (NUMERIC(12, 2)) can hold."""
@@ -23,13 +23,13 @@ class DiscountType(StrEnum):
 
 
 class CreatePromotionPayload(Payload):
-    code: Annotated[str, Field(pattern=r"^[A-Z0-9_-]{3,50}$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    description: Annotated[str | None, Field(max_length=2000)] = None
+    code: Annotated[Text, Field(pattern=r"^[A-Z0-9_-]{3,50}$")]
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    description: Annotated[Text | None, Field(max_length=2000)] = None
     discount_type: DiscountType
     discount_value: Amount
-    start_date: datetime.date
-    end_date: datetime.date
+    start_date: Moment
+    end_date: Moment
 
     format_hints: ClassVar[dict[str, str]] = {
         "code": "Use 3 to 50 letters, digits, dashes or underscores",
@@ -58,7 +58,7 @@ class CreatePromotionPayload(Payload):
 
     @field_validator("end_date")
     @classmethod
-    def _after_start(cls, value: datetime.date, info: ValidationInfo) -> datetime.date:
+    def _after_start(cls, value: datetime.datetime, info: ValidationInfo) -> datetime.datetime:
         start = info.data.get("start_date")
         if start is not None and value <= start:
             raise ValueError("The end date must be after the start date")
@@ -71,12 +71,21 @@ async def summarize(session: AsyncSession, payload: CreatePromotionPayload) -> s
         if payload.discount_type is DiscountType.PERCENTAGE
         else f"{payload.discount_value} off"
     )
-    return f"Promotion {payload.code} ({payload.name}): {amount}, {payload.start_date} to {payload.end_date}"
+    return (
+        f"Promotion {payload.code} ({payload.name}): {amount}, "
+        f"{_utc_text(payload.start_date)} to {_utc_text(payload.end_date)}"
+    )
+
+
+def _utc_text(moment: datetime.datetime) -> str:
+    """'2027-03-01 09:30 UTC' (seconds only when there are some)."""
+    shape = "%Y-%m-%d %H:%M:%S" if moment.second or moment.microsecond else "%Y-%m-%d %H:%M"
+    return f"{moment.strftime(shape)} UTC"
 
 
 async def check_current_data(session: AsyncSession, payload: CreatePromotionPayload) -> FieldErrors:
-    taken = await session.exec(select(func.count()).where(Promotion.code == payload.code))
-    return {"code": f"The code {payload.code} is already in use"} if taken.one() else {}
+    taken = await exists(session, Promotion.code == payload.code)
+    return {"code": f"The code {payload.code} is already in use"} if taken else {}
 
 
 async def apply(ctx: ExecutionContext, payload: CreatePromotionPayload) -> dict[str, Any]:

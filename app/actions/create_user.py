@@ -1,15 +1,13 @@
 """create_user: a new staff user, who sets their own password through a one-time activation link."""
 
-import re
 import secrets
 from datetime import timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
-from sqlalchemy import func
-from sqlmodel import select
+from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts.identity import FORMAT_HINTS, Email, FullName, Roles, Username, identity_conflicts
 from app.accounts.tokens import digest
 from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
 from app.mail import queue_email
@@ -25,38 +23,15 @@ Choose your password with this link. It works once, within 72 hours:
 
 If you did not expect this message, tell your administrator and do not use the link.
 """
-USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,49}$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class CreateUserPayload(Payload):
-    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
-    username: Annotated[str, Field(min_length=3, max_length=50)]
-    full_name: Annotated[str, Field(min_length=1, max_length=200)]
-    roles: list[Role] = Field(default_factory=lambda: [Role.MAKER])
+    email: Email
+    username: Username
+    full_name: FullName
+    roles: Roles = Field(default_factory=lambda: [Role.MAKER])
 
-    format_hints: ClassVar[dict[str, str]] = {"email": "Give an email address such as ana@example.com"}
-
-    @field_validator("email", "username", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("username")
-    @classmethod
-    def _username_shape(cls, value: str) -> str:
-        if not re.fullmatch(USERNAME_PATTERN, value):
-            raise ValueError(
-                "Use 3 to 50 letters, digits, dots, dashes or underscores, starting with a letter or digit"
-            )
-        return value
-
-    @field_validator("roles")
-    @classmethod
-    def _roles(cls, value: list[Role]) -> list[Role]:
-        if not value:
-            raise ValueError("Choose at least one role")
-        return sorted(set(value), key=list(Role).index)
+    format_hints: ClassVar[dict[str, str]] = FORMAT_HINTS
 
 
 async def summarize(session: AsyncSession, payload: CreateUserPayload) -> str:
@@ -65,14 +40,7 @@ async def summarize(session: AsyncSession, payload: CreateUserPayload) -> str:
 
 
 async def check_current_data(session: AsyncSession, payload: CreateUserPayload) -> FieldErrors:
-    errors: FieldErrors = {}
-    taken = await session.exec(select(func.count()).where(User.username == payload.username))
-    if taken.one():
-        errors["username"] = f"The username {payload.username} is already taken"
-    taken = await session.exec(select(func.count()).where(func.lower(User.email) == payload.email))
-    if taken.one():
-        errors["email"] = f"The email {payload.email} is already in use"
-    return errors
+    return await identity_conflicts(session, username=payload.username, email=payload.email)
 
 
 async def apply(ctx: ExecutionContext, payload: CreateUserPayload) -> dict[str, Any]:

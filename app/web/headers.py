@@ -22,8 +22,24 @@ HEADERS = {
     # activation links carry their token in the path: never hand it to another site
     "Referrer-Policy": "same-origin",
 }
-# the OpenAPI viewers load their scripts from elsewhere; they show no user data
-_NO_CSP_PREFIX = "/schema"
+# the OpenAPI viewers (served from static/vendor) inject their own styles, and Redoc runs its search in a
+# blob: worker; they show no user data, so their pages alone get these allowances
+SCHEMA_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "style-src 'self' 'unsafe-inline'",
+        "script-src 'self'",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+_SCHEMA_PREFIX = "/schema"
 # only the static assets are the same for everyone; everything else may show personal data or carry
 # a CSRF token, so a browser must not keep it (for Back after logout, for instance)
 _CACHEABLE_PREFIX = "/static/"
@@ -35,7 +51,9 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers = MutableScopeHeaders.from_message(message)
     for name, value in HEADERS.items():
         headers[name] = value
-    if not scope["path"].startswith(_NO_CSP_PREFIX):
-        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    schema_page = scope["path"].startswith(_SCHEMA_PREFIX)
+    headers["Content-Security-Policy"] = (
+        SCHEMA_CONTENT_SECURITY_POLICY if schema_page else CONTENT_SECURITY_POLICY
+    )
     if not scope["path"].startswith(_CACHEABLE_PREFIX) and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"

@@ -16,6 +16,7 @@ from app.models import Role, User, WorkflowAction
 from app.web.mail import send_queued_mail
 from app.web.rendering import page_context, render
 from app.web.urls import public_base_url
+from app.text import without_nul
 from app.workflow import queries, service, views
 from app.workflow.forms import payload_from_form
 from app.workflow.inputs import action_filter, page_number, parse_action_id, parse_uuid, review_from_form
@@ -155,7 +156,7 @@ class ActionPagesController(Controller):
             else None
         )
         context = {"view": view, "outcome": outcome, "error": error, "action_id": action_id}
-        context["comment"] = str(form.get("comment", "")).replace("\x00", "")[:2000] if error else ""
+        context["comment"] = without_nul(str(form.get("comment", "")))[:2000] if error else ""
         response = render(
             request,
             page="workflow/decision.html",

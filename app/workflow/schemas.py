@@ -2,12 +2,13 @@
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 from sqlmodel import SQLModel
 
 from app.models import WorkflowAction
+from app.text import Text
 
 
 class CreateActionIn(SQLModel):
@@ -23,17 +24,9 @@ class ReviewIn(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     status: Literal["approved", "rejected"]
-    reviewComment: str | None = Field(default=None, max_length=2000)
+    reviewComment: Annotated[Text, Field(max_length=2000)] | None = None
     checkerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
-
-    @field_validator("reviewComment")
-    @classmethod
-    def _no_nul_character(cls, value: str | None) -> str | None:
-        # PostgreSQL cannot store U+0000 in text: refuse it here rather than fail with a 500
-        if value is not None and "\x00" in value:
-            raise ValueError("Must not contain NUL characters")
-        return value
 
 
 class ActionOut(SQLModel):

@@ -1,5 +1,6 @@
 """The original tutorial's three curl flows, through the API with bearer tokens."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -113,3 +114,99 @@ async def test_flow_c_create_promotion_then_reject(client, db, maker, checker):
     stored = (await client.get(f"{ACTIONS}/{action['id']}", headers=maker.headers)).json()["data"]
     assert stored["status"] == "rejected"
     assert stored["executionResult"] is None
+
+
+# --- the tutorial's promotion bodies carry ISO 8601 date-times ----------------------------------
+
+TUTORIAL_PROMOTION = {
+    "code": "SUMMER2024",
+    "name": "Summer Sale",
+    "description": "20% off all items",
+    "discountType": "percentage",
+    "discountValue": 20,
+    "startDate": "2024-06-01T00:00:00Z",
+    "endDate": "2024-08-31T23:59:59Z",
+}
+
+
+async def test_tutorial_bodies_of_all_three_types_with_date_times_are_approved(client, db, maker, checker):
+    user_id = await create_john(client, maker, checker)
+    account = await create(
+        client,
+        maker,
+        "create_account",
+        {
+            "userId": user_id,
+            "accountNumber": "ACC001234567",
+            "accountType": "savings",
+            "balance": 5000.00,
+            "currency": "USD",
+        },
+    )
+    await decide(client, checker, account["id"], "approved")
+    promotion = await create(client, maker, "create_promotion", TUTORIAL_PROMOTION)
+    assert promotion["payload"]["startDate"] == "2024-06-01T00:00:00Z"
+    assert promotion["payload"]["endDate"] == "2024-08-31T23:59:59Z"
+    assert "2024-08-31 23:59" in promotion["summary"]
+    await decide(client, checker, promotion["id"], "approved", "Approved by marketing")
+    async with db.sessions() as session:
+        stored = (await session.exec(select(Promotion))).one()
+    assert stored.start_date == datetime(2024, 6, 1, tzinfo=UTC)
+    assert stored.end_date == datetime(2024, 8, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "stored_start", "stored_end"),
+    [
+        (
+            "2027-01-01T09:30:00Z",
+            "2027-01-31T18:00:00Z",
+            datetime(2027, 1, 1, 9, 30, tzinfo=UTC),
+            datetime(2027, 1, 31, 18, tzinfo=UTC),
+        ),
+        (
+            "2027-01-01T09:30:00+02:00",
+            "2027-01-01T09:30:00-05:00",
+            datetime(2027, 1, 1, 7, 30, tzinfo=UTC),
+            datetime(2027, 1, 1, 14, 30, tzinfo=UTC),
+        ),
+        (
+            "2027-01-01",
+            "2027-01-02T00:00:00.5+00:00",
+            datetime(2027, 1, 1, tzinfo=UTC),
+            datetime(2027, 1, 2, 0, 0, 0, 500000, tzinfo=UTC),
+        ),
+    ],
+)
+async def test_promotion_times_keep_their_instant(
+    client, db, maker, checker, start, end, stored_start, stored_end
+):
+    body = TUTORIAL_PROMOTION | {"startDate": start, "endDate": end}
+    action = await create(client, maker, "create_promotion", body)
+    await decide(client, checker, action["id"], "approved")
+    async with db.sessions() as session:
+        stored = (await session.exec(select(Promotion))).one()
+    assert (stored.start_date, stored.end_date) == (stored_start, stored_end)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("2027-01-01T09:30:00Z", "2027-01-01T09:30:00Z", "endDate"),
+        ("2027-01-01T09:30:00+02:00", "2027-01-01T07:30:00Z", "endDate"),
+        ("2027-01-01T09:30:00Z", "2027-01-01T10:30:00+02:00", "endDate"),
+        ("0001-01-01T00:00:00+02:00", "2027-01-01", "startDate"),
+        ("2027-01-01T25:00:00Z", "2027-01-02", "startDate"),
+        ("tomorrow", "2027-01-02", "startDate"),
+    ],
+)
+async def test_promotion_times_out_of_order_or_malformed_get_400(client, maker, start, end, field):
+    body = TUTORIAL_PROMOTION | {"startDate": start, "endDate": end}
+    response = await client.post(
+        ACTIONS, json={"actionType": "create_promotion", "payload": body}, headers=maker.headers
+    )
+    assert response.status_code == 400, response.text
+    details = {detail["field"]: detail["message"] for detail in response.json()["details"]}
+    assert field in details, details
+    if field == "endDate":
+        assert details[field] == "The end date must be after the start date"

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
@@ -185,3 +186,33 @@ def test_the_summary_migration_fills_in_existing_actions(scratch_url):
         "create_promotion": "Promotion P-1 (Sale): 5.00 off, 2027-01-01 to 2027-02-01",
         "retired_type": "retired_type",
     }
+
+
+PROMOTION_TIMESTAMPS = "3c7e1a9d5f20"
+
+
+def test_promotion_dates_become_their_midnight_utc_and_back(scratch_url):
+    config = alembic_config(scratch_url)
+    before = ScriptDirectory.from_config(config).get_revision(PROMOTION_TIMESTAMPS).down_revision
+    command.upgrade(config, before)
+    fetch(
+        scratch_url,
+        "INSERT INTO promotions (id, code, name, discount_type, discount_value, start_date, end_date,"
+        " is_active, created_at, updated_at) VALUES (gen_random_uuid(), 'OLD-1', 'Old', 'fixed', 5,"
+        " '2027-03-01', '2027-03-31', true, now(), now())",
+    )
+
+    command.upgrade(config, PROMOTION_TIMESTAMPS)
+    rows = fetch(scratch_url, "SELECT start_date, end_date FROM promotions")
+    assert rows == [(datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 3, 31, tzinfo=UTC))]
+    kinds = fetch(
+        scratch_url,
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'promotions'"
+        " AND column_name IN ('start_date', 'end_date')",
+    )
+    assert kinds == [("timestamp with time zone",)] * 2
+
+    command.downgrade(config, before)
+    assert fetch(scratch_url, "SELECT start_date, end_date FROM promotions") == [
+        (date(2027, 3, 1), date(2027, 3, 31))
+    ]

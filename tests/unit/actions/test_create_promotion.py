@@ -46,8 +46,18 @@ def field_errors(raw: dict) -> dict[str, str]:
             Decimal("9999999999.99"),
         ),
         ({"discountType": "fixed"}, "discount_type", DiscountType.FIXED),
-        ({"endDate": "2027-03-02"}, "end_date", datetime.date(2027, 3, 2)),
-        ({"startDate": "2027-03-01"}, "start_date", datetime.date(2027, 3, 1)),
+        ({"endDate": "2027-03-02"}, "end_date", datetime.datetime(2027, 3, 2, tzinfo=datetime.UTC)),
+        ({"startDate": "2027-03-01"}, "start_date", datetime.datetime(2027, 3, 1, tzinfo=datetime.UTC)),
+        (
+            {"startDate": "2027-03-01T09:30:00+02:00"},
+            "start_date",
+            datetime.datetime(2027, 3, 1, 7, 30, tzinfo=datetime.UTC),
+        ),
+        (
+            {"startDate": "2027-03-01T09:30"},
+            "start_date",
+            datetime.datetime(2027, 3, 1, 9, 30, tzinfo=datetime.UTC),
+        ),
     ],
 )
 def test_valid_payloads(overrides, name, expected):
@@ -88,6 +98,8 @@ def test_description_is_optional():
         ({"startDate": "2027-02-30"}, "startDate", None),
         ({"startDate": "next week"}, "startDate", None),
         ({"endDate": "2027/03/31"}, "endDate", None),
+        ({"endDate": 1806000000}, "endDate", None),
+        ({"endDate": "2027-03-01T00:00:00+01:00"}, "endDate", "The end date must be after the start date"),
         ({"usageLimit": 5}, "usageLimit", "Unknown field"),
     ],
 )
@@ -108,10 +120,14 @@ def test_required_fields(missing):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({}, "Promotion SPRING10 (Spring sale): 10.00%, 2027-03-01 to 2027-03-31"),
+        ({}, "Promotion SPRING10 (Spring sale): 10.00%, 2027-03-01 00:00 UTC to 2027-03-31 00:00 UTC"),
         (
             {"discountType": "fixed", "discountValue": "5"},
-            "Promotion SPRING10 (Spring sale): 5.00 off, 2027-03-01 to 2027-03-31",
+            "Promotion SPRING10 (Spring sale): 5.00 off, 2027-03-01 00:00 UTC to 2027-03-31 00:00 UTC",
+        ),
+        (
+            {"startDate": "2027-03-01T09:30:00+02:00", "endDate": "2027-03-31T23:59:59Z"},
+            "Promotion SPRING10 (Spring sale): 10.00%, 2027-03-01 07:30 UTC to 2027-03-31 23:59:59 UTC",
         ),
     ],
 )
@@ -131,8 +147,8 @@ async def test_execute_creates_the_promotion(db, maker, checker):
     assert promotion.description == "Ten percent off"
     assert promotion.discount_type == "fixed"
     assert promotion.discount_value == Decimal("12.50")
-    assert promotion.start_date == datetime.date(2027, 3, 1)
-    assert promotion.end_date == datetime.date(2027, 3, 31)
+    assert promotion.start_date == datetime.datetime(2027, 3, 1, tzinfo=datetime.UTC)
+    assert promotion.end_date == datetime.datetime(2027, 3, 31, tzinfo=datetime.UTC)
     assert promotion.is_active
 
 

@@ -1,0 +1,95 @@
+"""Who a user is: the username, email and role rules, and the "already taken" check.
+
+One place for both ways a user is created: the create_user action (under dual control) and the
+CLI's create-user (bootstrap, break-glass).
+"""
+
+import re
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+from sqlalchemy import func
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import exists
+from app.errors import InvalidInput
+from app.models import Role, User
+from app.text import Text
+
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,49}$"
+USERNAME_HINT = "Use 3 to 50 letters, digits, dots, dashes or underscores, starting with a letter or digit"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_HINT = "Give an email address such as ana@example.com"
+FORMAT_HINTS = {"email": EMAIL_HINT}
+"""Messages for pattern mismatches, by field (see app.actions.base.validation_errors)."""
+
+
+def normalise(value: Any) -> Any:
+    """Usernames and emails are compared lower-case and without surrounding spaces."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _username_shape(value: str) -> str:
+    if not re.fullmatch(USERNAME_PATTERN, value):
+        raise ValueError(USERNAME_HINT)
+    return value
+
+
+def normalise_roles(roles: Iterable[Role]) -> list[Role]:
+    """Each role once, in the order Role lists them; at least one."""
+    ordered = sorted(set(roles), key=list(Role).index)
+    if not ordered:
+        raise ValueError("Choose at least one role")
+    return ordered
+
+
+Username = Annotated[
+    Text, BeforeValidator(normalise), Field(min_length=3, max_length=50), AfterValidator(_username_shape)
+]
+Email = Annotated[Text, BeforeValidator(normalise), Field(max_length=254, pattern=EMAIL_PATTERN)]
+FullName = Annotated[Text, Field(min_length=1, max_length=200)]
+Roles = Annotated[list[Role], AfterValidator(normalise_roles)]
+
+
+class IdentityFields(BaseModel):
+    """The identity fields on their own, for the CLI (the action's payload has them too)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True)
+
+    username: Username
+    email: Email
+    full_name: FullName | None = None
+
+
+def identity_problems(username: str, email: str, full_name: str | None) -> dict[str, str]:
+    """{field: message} for what the rules refuse; empty when all is well."""
+    from app.actions.base import validation_errors
+
+    try:
+        IdentityFields.model_validate({"username": username, "email": email, "fullName": full_name})
+    except ValidationError as exc:
+        return validation_errors(exc, FORMAT_HINTS)
+    return {}
+
+
+def parse_roles(text: str) -> list[str]:
+    """'maker,checker' -> ['maker', 'checker']; raises InvalidInput on unknown roles."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    known = {role.value for role in Role}
+    if not names or any(name not in known for name in names):
+        allowed = ", ".join(role.value for role in Role)
+        raise InvalidInput(f"Roles must be a comma-separated list of: {allowed}", details={"roles": text})
+    return [role.value for role in normalise_roles(Role(name) for name in names)]
+
+
+async def identity_conflicts(session: AsyncSession, *, username: str, email: str) -> dict[str, str]:
+    """{field: message} for a username or email another user already has (compared normalised)."""
+    username, email = normalise(username), normalise(email)
+    conflicts: dict[str, str] = {}
+    if await exists(session, User.username == username):
+        conflicts["username"] = f"The username {username} is already taken"
+    if await exists(session, func.lower(User.email) == email):
+        conflicts["email"] = f"The email {email} is already in use"
+    return conflicts
