@@ -13,10 +13,10 @@ from app.accounts.guards import requires_checker, requires_maker
 from app.actions import REGISTRY, get_action_type
 from app.errors import DomainError, InvalidInput
 from app.models import Role, User, WorkflowAction
+from app.text import without_nul
 from app.web.mail import send_queued_mail
 from app.web.rendering import page_context, render
 from app.web.urls import public_base_url
-from app.text import without_nul
 from app.workflow import queries, service, views
 from app.workflow.forms import payload_from_form
 from app.workflow.inputs import action_filter, page_number, parse_action_id, parse_uuid, review_from_form
