@@ -16,9 +16,15 @@ from app.models import Role, User, WorkflowAction
 from app.web.mail import send_queued_mail
 from app.web.rendering import page_context, render
 from app.web.urls import public_base_url
-from app.workflow import queries, service, views
-from app.workflow.forms import payload_from_form
-from app.workflow.inputs import action_filter, page_number, parse_action_id, parse_uuid, review_from_form
+from app.workflow import service, views
+from app.workflow.inputs import (
+    action_filter,
+    page_number,
+    parse_action_id,
+    parse_uuid,
+    payload_from_form,
+    review_from_form,
+)
 
 HISTORY_PAGE_SIZE = 25
 
@@ -114,7 +120,7 @@ class ActionPagesController(Controller):
                 context=page_context(request, {"status": 404, "message": "No action has this id"}),
                 status_code=404,
             )
-        action = await queries.get_action(session=db_session, action_id=parsed)
+        action = await views.get_action(session=db_session, action_id=parsed)
         view = await views.action_view(session=db_session, action=action, viewer=request.user)
         reviews, events = await views.reviews_and_events(session=db_session, action_id=parsed)
         context = {
@@ -177,7 +183,7 @@ class ActionPagesController(Controller):
         page: Annotated[str | None, QueryParameter(name="page")] = None,
     ) -> Template:
         filters = action_filter(status, action_type, maker_id, strict=False)
-        result = await queries.list_actions(
+        result = await views.list_actions(
             session=db_session, filters=filters, page=page_number(page), limit=HISTORY_PAGE_SIZE
         )
         context = {

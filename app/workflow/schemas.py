@@ -8,7 +8,6 @@ from pydantic import ConfigDict, Field, field_validator
 from sqlmodel import SQLModel
 
 from app.actions import get_action_type
-from app.models import WorkflowAction
 
 
 class CreateActionIn(SQLModel):
@@ -55,7 +54,8 @@ class ActionOut(SQLModel):
     error: str | None
 
     @classmethod
-    def of(cls, action: WorkflowAction) -> "ActionOut":
+    def of(cls, action: Any) -> "ActionOut":
+        """From a WorkflowAction or a row of workflow_actions."""
         action_type = get_action_type(action.action_type)
         return cls(
             id=action.id,
@@ -98,6 +98,8 @@ class Pagination(SQLModel):
     limit: int
     total: int
     totalPages: int
+    nextCursor: str | None = None
+    """Pass as `cursor` (with the next page number) to read the next page without stepping over rows."""
 
 
 class ActionList(SQLModel):
