@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, true, tuple_
+from sqlalchemy import ColumnElement, Select, func, tuple_
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -121,18 +121,19 @@ def page_statement(
     """
     statement = core_select(ACTIONS).where(*filters.conditions()).order_by(*_order(oldest_first)).limit(limit)
     if after is not None:
-        return statement.where(_after(tuple_(after.created_at, after.id), oldest_first))
+        key = tuple_(after.created_at, after.id, types=[ACTIONS.c.created_at.type, ACTIONS.c.id.type])
+        return statement.where(_after(key, oldest_first))
     if skip:
+        # a row-valued subquery: PostgreSQL runs it once, first, and starts the index range there
         boundary = (
             core_select(ACTIONS.c.created_at, ACTIONS.c.id)
             .where(*filters.conditions())
             .order_by(*_order(oldest_first))
             .offset(skip)
             .limit(1)
-            .cte("boundary")
+            .scalar_subquery()
         )
-        key = tuple_(boundary.c.created_at, boundary.c.id)
-        return statement.join_from(ACTIONS, boundary, true()).where(_after(key, oldest_first, inclusive=True))
+        return statement.where(_after(boundary, oldest_first, inclusive=True))
     return statement
 
 
