@@ -30,6 +30,7 @@ from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.headers import add_security_headers
 from app.web.logs import redact_access_log
+from app.web.mail import send_mail_after_response
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.workflow.api import WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
@@ -105,7 +106,7 @@ def create_app(**overrides: Any) -> Litestar:
     settings.check()
     redact_access_log()
     if settings.is_production and not settings.public_url:
-        log.warning("PUBLIC_URL is not set: activation links will use the Host of the approving request")
+        log.warning("PUBLIC_URL is not set: activation links will point at %s", settings.public_base_url)
     db = Database.connect(resolve_database_url(settings))
 
     @asynccontextmanager
@@ -129,6 +130,7 @@ def create_app(**overrides: Any) -> Litestar:
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_vary_header,
+        after_response=send_mail_after_response,
         before_send=[add_security_headers],
         lifespan=[database_lifespan],
         template_config=_templates(),

@@ -31,7 +31,7 @@ class Settings:
     app_env: str = field(default_factory=lambda: _env("APP_ENV", "development") or "development")
     """development | production."""
     public_url: str | None = field(default_factory=lambda: _env("PUBLIC_URL"))
-    """Base of links handed out (activation links) behind a proxy; defaults to the request's own URL."""
+    """Base of links handed out (activation links); defaults to http://HOST:PORT."""
 
     smtp_host: str | None = field(default_factory=lambda: _env("SMTP_HOST"))
     """Mail server for outgoing mail (activation links); unset writes .eml files to DATA_DIR/mail."""
@@ -46,6 +46,15 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where people reach this server: PUBLIC_URL, else http://HOST:PORT. Never a request's
+        Host header, which the sender of the request chooses."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def secure_cookies(self) -> bool:

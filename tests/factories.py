@@ -124,15 +124,12 @@ def field_errors(action_type: ActionType, raw: dict[str, Any]) -> dict[str, str]
     raise AssertionError(f"{action_type.name} accepted {raw}")
 
 
-def execution_context(
-    session: Any, maker: Actor, checker: Actor, base_url: str = "http://x"
-) -> ExecutionContext:
+def execution_context(session: Any, maker: Actor, checker: Actor) -> ExecutionContext:
     return ExecutionContext(
         session=session,
         action_id=uuid.uuid4(),
         maker_id=maker.user.id,
         checker_id=checker.user.id,
-        base_url=base_url,
     )
 
 

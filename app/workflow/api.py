@@ -10,8 +10,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Forbidden
 from app.models import User
-from app.web.mail import send_queued_mail
-from app.web.urls import public_base_url
 from app.workflow import service, views
 from app.workflow.inputs import action_filter, parse_action_id, parse_cursor
 from app.workflow.schemas import (
@@ -108,10 +106,9 @@ class WorkflowApiController(Controller):
             reviewer=request.user,
             approve=data.status == "approved",
             comment=data.reviewComment,
-            base_url=public_base_url(request),
         )
         envelope = ReviewEnvelope(
             message=outcome.message,
             data=ReviewData(action=ActionOut.of(outcome.action), executionResult=outcome.execution_result),
         )
-        return Response(envelope, background=send_queued_mail(request, db_session))
+        return Response(envelope)

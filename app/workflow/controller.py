@@ -13,9 +13,7 @@ from app.accounts.guards import requires_checker, requires_maker
 from app.actions import REGISTRY, get_action_type
 from app.errors import DomainError, InvalidInput
 from app.models import Role, User, WorkflowAction
-from app.web.mail import send_queued_mail
 from app.web.rendering import page_context, render
-from app.web.urls import public_base_url
 from app.workflow import service, views
 from app.workflow.inputs import (
     action_filter,
@@ -149,7 +147,6 @@ class ActionPagesController(Controller):
                 reviewer=request.user,
                 approve=decision.status == "approved",
                 comment=decision.reviewComment,
-                base_url=public_base_url(request),
             )
         except DomainError as exc:
             # raised before anything was written, except a refused execution whose audit is meant to stay
@@ -162,15 +159,13 @@ class ActionPagesController(Controller):
         )
         context = {"view": view, "outcome": outcome, "error": error, "action_id": action_id}
         context["comment"] = str(form.get("comment", "")).replace("\x00", "")[:2000] if error else ""
-        response = render(
+        return render(
             request,
             page="workflow/decision.html",
             fragment="workflow/_decision_row.html",
             context=context,
             status_code=status_code,
         )
-        response.background = send_queued_mail(request, db_session)
-        return response
 
     @get("/history", name="history")
     async def history(

@@ -57,8 +57,9 @@ async def assert_counters_exact(db: Database, makers: list[uuid.UUID]) -> None:
                     conditions.append(text(f"{name} = :{name}"))
                     params[name] = getattr(filters, name)
             where = " AND ".join(str(c) for c in conditions)
+            connection = await session.connection()
             counted = (
-                await session.execute(text(f"SELECT count(*) FROM workflow_actions WHERE {where}"), params)
+                await connection.execute(text(f"SELECT count(*) FROM workflow_actions WHERE {where}"), params)
             ).scalar_one()
             assert await count_actions(session, filters) == counted, filters
 
