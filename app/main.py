@@ -23,8 +23,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
 from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
+from app.actions import REGISTRY
 from app.db import Database, provide_db_session, resolve_database_url
 from app.mail import deliver_pending
+from app.models import ActionStatus
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
@@ -58,6 +60,8 @@ def _openapi() -> OpenAPIConfig:
 def _templates() -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters.update(TEMPLATE_FILTERS)
+        # the domain's vocabulary, given to templates here so that app.web depends on no domain module
+        engine.engine.globals.update({"action_types": REGISTRY, "statuses": list(ActionStatus)})
         engine.engine.trim_blocks = engine.engine.lstrip_blocks = True
 
     return TemplateConfig(

@@ -36,10 +36,10 @@ class ReviewOutcome:
 
 
 def _known_type(name: str) -> ActionType:
-    action_type = get_action_type(name)
-    if action_type is None:
+    kind = get_action_type(name)
+    if kind is None:
         raise InvalidInput("Unknown action type", details={"actionType": f"No action type is named {name!r}"})
-    return action_type
+    return kind
 
 
 async def submit_action(*, session: AsyncSession, maker: User, action_type: str, raw_payload: Any) -> Any:
