@@ -39,8 +39,10 @@ def page_context(request: Request[Any, Any, Any], context: dict[str, Any]) -> di
     return {"user": current_user(request)} | context
 
 
-def add_vary_header(response: Response[Any]) -> Response[Any]:
-    """The same URL answers a page or a fragment depending on HX-Request: caches must know."""
+async def add_vary_header(response: Response[Any]) -> Response[Any]:
+    """The same URL answers a page or a fragment depending on HX-Request: caches must know.
+
+    Async on purpose: Litestar runs a synchronous after_request hook in a worker thread."""
     response.headers["Vary"] = "HX-Request"
     return response
 
