@@ -5,12 +5,13 @@ import os
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
-from litestar.datastructures import State
+from litestar import Request
 from sqlalchemy import ColumnElement
 from sqlalchemy import exists as sql_exists
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -137,31 +138,53 @@ class Database:
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 10) -> "Database":
-        engine = create_async_engine(
-            sqlalchemy_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True
-        )
+        # no pre-ping: it would cost a round trip per checkout; a connection found dead fails one
+        # request and is dropped from the pool (SQLAlchemy invalidates it on the disconnect error)
+        engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=20)
         sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         return cls(url=plain_dsn(url), engine=engine, sessions=sessions)
+
+    def autocommit(self) -> AsyncConnection:
+        """A pooled connection outside any transaction (no BEGIN and ROLLBACK round trips), for
+        single reads such as authentication."""
+        return self._autocommit_engine.connect()
+
+    @cached_property
+    def _autocommit_engine(self) -> AsyncEngine:
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+SESSION_QUEUED_MAIL = "mail_queued"
+"""Set in a session's info when it queued mail (app.mail.queue_email)."""
+MAIL_QUEUED = "maker_checker.mail_queued"
+"""Set in a request's scope when its committed transaction queued mail: sent after the response."""
+
+
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """The request's transaction: committed when the handler returns, rolled back when it raises.
 
-    A CommitThenRaise is committed before it goes on to its exception handler.
+    A CommitThenRaise is committed before it goes on to its exception handler. When what was
+    committed queued mail, the request is marked so that the mail goes out after the response.
     """
-    db: Database = state.db
+    db: Database = request.app.state.db
     async with db.sessions() as session:
         await session.begin()
         try:
             yield session
         except CommitThenRaise:
-            await session.commit()
+            await _commit(session, request)
             raise
         except BaseException:
             await session.rollback()
             raise
         else:
-            await session.commit()
+            await _commit(session, request)
+
+
+async def _commit(session: AsyncSession, request: Request[Any, Any, Any]) -> None:
+    await session.commit()
+    if session.info.get(SESSION_QUEUED_MAIL):
+        request.scope[MAIL_QUEUED] = True  # type: ignore[literal-required]

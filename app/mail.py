@@ -21,7 +21,7 @@ from litestar.concurrency import sync_to_thread
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Database
+from app.db import SESSION_QUEUED_MAIL, Database
 from app.models import OutboundEmail, utcnow
 from app.settings import Settings
 
@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 5
 BATCH = 20
 
 
-QUEUED = "mail_queued"
+QUEUED = SESSION_QUEUED_MAIL
 """Set in a session's info when it queued mail: the request then sends it once it has committed."""
 
 

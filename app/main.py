@@ -23,13 +23,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
 from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
+from app.actions import REGISTRY
 from app.db import Database, provide_db_session, resolve_database_url
 from app.mail import deliver_pending
+from app.models import ActionStatus
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.headers import add_security_headers
 from app.web.logs import redact_access_log
+from app.web.mail import send_mail_after_response
 from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.web.stopping import ServerStopping
@@ -60,6 +63,8 @@ def _openapi() -> OpenAPIConfig:
 def _templates() -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters.update(TEMPLATE_FILTERS)
+        # the domain's vocabulary, given to templates here so that app.web depends on no domain module
+        engine.engine.globals.update({"action_types": REGISTRY, "statuses": list(ActionStatus)})
         engine.engine.trim_blocks = engine.engine.lstrip_blocks = True
 
     return TemplateConfig(
@@ -108,7 +113,7 @@ def create_app(**overrides: Any) -> Litestar:
     settings.check()
     redact_access_log()
     if settings.is_production and not settings.public_url:
-        log.warning("PUBLIC_URL is not set: activation links will use the Host of the approving request")
+        log.warning("PUBLIC_URL is not set: activation links will point at %s", settings.public_base_url)
     db = Database.connect(resolve_database_url(settings))
 
     @asynccontextmanager
@@ -133,6 +138,7 @@ def create_app(**overrides: Any) -> Litestar:
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_vary_header,
+        after_response=send_mail_after_response,
         before_send=[add_security_headers],
         lifespan=[database_lifespan, stopping.watch_signals],
         template_config=_templates(),

@@ -6,7 +6,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -90,9 +101,13 @@ class Promotion(SQLModel, table=True):
 class WorkflowAction(SQLModel, table=True):
     __tablename__ = "workflow_actions"
     __table_args__ = (
-        Index("ix_workflow_actions_status_created", "status", "created_at"),
-        Index("ix_workflow_actions_type_created", "action_type", "created_at"),
-        Index("ix_workflow_actions_maker_created", "maker_id", "created_at"),
+        # one per list order and filter, each ending in (created_at, id): a page is an index range
+        Index("ix_workflow_actions_created", "created_at", "id"),
+        Index("ix_workflow_actions_status_created", "status", "created_at", "id"),
+        Index("ix_workflow_actions_type_created", "action_type", "created_at", "id"),
+        Index("ix_workflow_actions_type_status_created", "action_type", "status", "created_at", "id"),
+        Index("ix_workflow_actions_maker_created", "maker_id", "created_at", "id"),
+        Index("ix_workflow_actions_maker_status_created", "maker_id", "status", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -111,6 +126,38 @@ class WorkflowAction(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+COUNT_SLOTS = 8
+"""Rows per counter: concurrent transactions add to a random one, so they rarely wait for each other."""
+MAKER_COUNT_SLOTS = 4
+
+
+class WorkflowActionCount(SQLModel, table=True):
+    """How many actions have each type and status, summed over slots.
+
+    Kept by a trigger on workflow_actions in the changing transaction (see the migration
+    workflow_action_counters), so bulk SQL is counted too; lists read their totals here.
+    """
+
+    __tablename__ = "workflow_action_counts"
+
+    action_type: str = Field(primary_key=True, max_length=50)
+    status: str = Field(primary_key=True, max_length=20)
+    slot: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(default=0, sa_type=BigInteger)
+
+
+class WorkflowMakerCount(SQLModel, table=True):
+    """The same counts per maker, for lists filtered by maker. Kept by the same trigger."""
+
+    __tablename__ = "workflow_maker_counts"
+
+    maker_id: uuid.UUID = Field(primary_key=True)
+    action_type: str = Field(primary_key=True, max_length=50)
+    status: str = Field(primary_key=True, max_length=20)
+    slot: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(default=0, sa_type=BigInteger)
 
 
 class ActionReview(SQLModel, table=True):

@@ -39,7 +39,7 @@ class Settings:
     app_env: str = field(default_factory=lambda: _env("APP_ENV", "development") or "development")
     """development | production."""
     public_url: str | None = field(default_factory=lambda: _env("PUBLIC_URL"))
-    """Base of links handed out (activation links) behind a proxy; defaults to the request's own URL."""
+    """Base of links handed out (activation links); defaults to http://HOST:PORT."""
     queue_keepalive_seconds: float = field(default_factory=lambda: _seconds("QUEUE_KEEPALIVE_SECONDS", 15.0))
     """How often an idle queue event stream sends a keepalive; the page calls a stream silent for
     twice as long (plus slack) dead and reconnects."""
@@ -57,6 +57,15 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where people reach this server: PUBLIC_URL, else http://HOST:PORT. Never a request's
+        Host header, which the sender of the request chooses."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def secure_cookies(self) -> bool:

@@ -49,6 +49,13 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(config, revision)
 
 
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """A test that changes the environment (monkeypatch) leaves no cached settings behind."""
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     return _server_url()

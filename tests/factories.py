@@ -107,24 +107,21 @@ def activation_link(to: str) -> str:
     raise AssertionError(f"no mail was sent to {to}")
 
 
-def field_errors(action_type: ActionType, raw: dict[str, Any]) -> dict[str, str]:
+def field_errors(kind: ActionType, raw: dict[str, Any]) -> dict[str, str]:
     """The per-field errors the type's payload model gives for raw; fails if it accepts raw."""
     try:
-        action_type.parse(raw)
+        kind.parse(raw)
     except ValidationError as exc:
-        return action_type.errors_of(exc)
-    raise AssertionError(f"{action_type.name} accepted {raw}")
+        return kind.errors_of(exc)
+    raise AssertionError(f"{kind.name} accepted {raw}")
 
 
-def execution_context(
-    session: Any, maker: Actor, checker: Actor, base_url: str = "http://x"
-) -> ExecutionContext:
+def execution_context(session: Any, maker: Actor, checker: Actor) -> ExecutionContext:
     return ExecutionContext(
         session=session,
         action_id=uuid.uuid4(),
         maker_id=maker.user.id,
         checker_id=checker.user.id,
-        base_url=base_url,
     )
 
 

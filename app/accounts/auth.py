@@ -35,12 +35,15 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         db: Database = connection.app.state.db
         token = bearer_token(connection)
+        if token is not None:
+            user = None
+            if token:
+                async with db.autocommit() as conn:
+                    user = await user_for_token(connection=conn, token=token)
+            if user is None:
+                raise NotAuthorizedException("Invalid or revoked API token")
+            return AuthenticationResult(user=user, auth="token")
         async with db.sessions() as session:
-            if token is not None:
-                user = await user_for_token(session=session, token=token) if token else None
-                if user is None:
-                    raise NotAuthorizedException("Invalid or revoked API token")
-                return AuthenticationResult(user=user, auth="token")
             user = await _session_user(session, connection)
         if user is None:
             raise NotAuthorizedException("Not authenticated")

@@ -15,9 +15,10 @@ def _require(connection: ASGIConnection[Any, Any, Any, Any], role: Role) -> None
         raise PermissionDeniedException(f"This needs the {role.value} role")
 
 
-def requires_maker(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+# async on purpose: Litestar runs a synchronous guard in a worker thread, a thread hop per request
+async def requires_maker(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _require(connection, Role.MAKER)
 
 
-def requires_checker(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_checker(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _require(connection, Role.CHECKER)

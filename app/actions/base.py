@@ -97,7 +97,6 @@ class ExecutionContext:
     action_id: uuid.UUID
     maker_id: uuid.UUID
     checker_id: uuid.UUID
-    base_url: str
 
 
 @dataclass(frozen=True)

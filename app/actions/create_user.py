@@ -12,6 +12,7 @@ from app.accounts.tokens import digest
 from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
 from app.mail import queue_email
 from app.models import ActivationToken, Role, User, utcnow
+from app.settings import get_settings
 
 ACTIVATION_TTL = timedelta(hours=72)
 ACTIVATION_MAIL = """Hello {name},
@@ -61,7 +62,9 @@ async def apply(ctx: ExecutionContext, payload: CreateUserPayload) -> dict[str, 
         to=user.email,
         subject="Activate your account",
         body=ACTIVATION_MAIL.format(
-            name=payload.full_name, username=user.username, url=f"{ctx.base_url}/activate/{token}"
+            name=payload.full_name,
+            username=user.username,
+            url=f"{get_settings().public_base_url}/activate/{token}",
         ),
     )
     await ctx.session.flush()

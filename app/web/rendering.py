@@ -8,9 +8,6 @@ from litestar import Request, Response
 from litestar.response import Template
 from markupsafe import Markup
 
-from app.actions import REGISTRY
-from app.models import ActionStatus, User
-
 
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     """An htmx request that is not a boosted navigation wants only the fragment."""
@@ -18,9 +15,9 @@ def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     return bool(htmx) and not htmx.boosted
 
 
-def current_user(request: Request[Any, Any, Any]) -> User | None:
-    user = request.scope.get("user")
-    return user if isinstance(user, User) else None
+def current_user(request: Request[Any, Any, Any]) -> Any:
+    """The authenticated user, or None on public pages (the auth middleware did not run)."""
+    return request.scope.get("user")
 
 
 def render(
@@ -40,11 +37,14 @@ def render(
 
 
 def page_context(request: Request[Any, Any, Any], context: dict[str, Any]) -> dict[str, Any]:
-    return {"user": current_user(request), "action_types": REGISTRY, "statuses": list(ActionStatus)} | context
+    # action_types and statuses are Jinja globals, set where the app is assembled (app.main)
+    return {"user": current_user(request)} | context
 
 
-def add_vary_header(response: Response[Any]) -> Response[Any]:
-    """The same URL answers a page or a fragment depending on HX-Request: caches must know."""
+async def add_vary_header(response: Response[Any]) -> Response[Any]:
+    """The same URL answers a page or a fragment depending on HX-Request: caches must know.
+
+    Async on purpose: Litestar runs a synchronous after_request hook in a worker thread."""
     response.headers["Vary"] = "HX-Request"
     return response
 

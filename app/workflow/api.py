@@ -13,10 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.actions import REGISTRY
 from app.errors import Forbidden
 from app.models import User
-from app.web.mail import send_queued_mail
-from app.web.urls import public_base_url
-from app.workflow import queries, service
-from app.workflow.inputs import action_filter, parse_action_id
+from app.workflow import service, views
+from app.workflow.inputs import action_filter, parse_action_id, parse_cursor
 from app.workflow.schemas import (
     ActionEnvelope,
     ActionList,
@@ -66,17 +64,30 @@ class WorkflowApiController(Controller):
         maker_id: Annotated[str | None, QueryParameter(name="makerId")] = None,
         page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(
+                name="cursor",
+                max_length=200,
+                description="The nextCursor of the previous page: reads the next page directly, at any depth",
+            ),
+        ] = None,
     ) -> ActionList:
-        result = await queries.list_actions(
+        result = await views.list_actions(
             session=db_session,
             filters=action_filter(status, action_type, maker_id, strict=True),
             page=page,
             limit=limit,
+            after=parse_cursor(cursor),
         )
         return ActionList(
             data=[ActionOut.of(row) for row in result.rows],
             pagination=Pagination(
-                page=result.page, limit=result.limit, total=result.total, totalPages=result.total_pages
+                page=result.page,
+                limit=result.limit,
+                total=result.total,
+                totalPages=result.total_pages,
+                nextCursor=result.next_cursor,
             ),
         )
 
@@ -84,7 +95,7 @@ class WorkflowApiController(Controller):
     async def get_action(
         self, action_id: FromPath[str], db_session: NamedDependency[AsyncSession]
     ) -> ActionEnvelope:
-        action = await queries.get_action(session=db_session, action_id=parse_action_id(action_id))
+        action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
         return ActionEnvelope(message="Action found", data=ActionOut.of(action))
 
     @post("/{action_id:str}/review", status_code=200, summary="Approve or reject an action")
@@ -102,10 +113,9 @@ class WorkflowApiController(Controller):
             reviewer=request.user,
             approve=data.status == "approved",
             comment=data.reviewComment,
-            base_url=public_base_url(request),
         )
         envelope = ReviewEnvelope(
             message=outcome.message,
             data=ReviewData(action=ActionOut.of(outcome.action), executionResult=outcome.execution_result),
         )
-        return Response(envelope, background=send_queued_mail(request, db_session))
+        return Response(envelope)

@@ -14,12 +14,16 @@ from app.actions import REGISTRY, get_action_type
 from app.errors import DomainError, InvalidInput
 from app.models import Role, User, WorkflowAction
 from app.text import without_nul
-from app.web.mail import send_queued_mail
 from app.web.rendering import page_context, render
-from app.web.urls import public_base_url
-from app.workflow import queries, service, views
-from app.workflow.forms import payload_from_form
-from app.workflow.inputs import action_filter, page_number, parse_action_id, parse_uuid, review_from_form
+from app.workflow import service, views
+from app.workflow.inputs import (
+    action_filter,
+    page_number,
+    parse_action_id,
+    parse_uuid,
+    payload_from_form,
+    review_from_form,
+)
 
 HISTORY_PAGE_SIZE = 25
 
@@ -115,7 +119,7 @@ class ActionPagesController(Controller):
                 context=page_context(request, {"status": 404, "message": "No action has this id"}),
                 status_code=404,
             )
-        action = await queries.get_action(session=db_session, action_id=parsed)
+        action = await views.get_action(session=db_session, action_id=parsed)
         view = await views.action_view(session=db_session, action=action, viewer=request.user)
         reviews, events = await views.reviews_and_events(session=db_session, action_id=parsed)
         context = {
@@ -144,7 +148,6 @@ class ActionPagesController(Controller):
                 reviewer=request.user,
                 approve=decision.status == "approved",
                 comment=decision.reviewComment,
-                base_url=public_base_url(request),
             )
         except DomainError as exc:
             # raised before anything was written, except a refused execution whose audit is meant to stay
@@ -157,15 +160,13 @@ class ActionPagesController(Controller):
         )
         context = {"view": view, "outcome": outcome, "error": error, "action_id": action_id}
         context["comment"] = without_nul(str(form.get("comment", "")))[:2000] if error else ""
-        response = render(
+        return render(
             request,
             page="workflow/decision.html",
             fragment=_decision_fragment(request),
             context=context,
             status_code=status_code,
         )
-        response.background = send_queued_mail(request, db_session)
-        return response
 
     @get("/history", name="history")
     async def history(
@@ -178,7 +179,7 @@ class ActionPagesController(Controller):
         page: Annotated[str | None, QueryParameter(name="page")] = None,
     ) -> Template:
         filters = action_filter(status, action_type, maker_id, strict=False)
-        result = await queries.list_actions(
+        result = await views.list_actions(
             session=db_session, filters=filters, page=page_number(page), limit=HISTORY_PAGE_SIZE
         )
         context = {

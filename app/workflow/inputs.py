@@ -1,16 +1,19 @@
-"""Checking what callers send (ids, filters, review decisions), shared by the JSON API and the pages."""
+"""What callers send, checked and parsed: ids, filters, cursors, review decisions and the payloads
+of browser forms. Shared by the JSON API and the pages."""
 
+import typing
 import uuid
 from typing import Any
 
+from litestar.datastructures import FormMultiDict
 from pydantic import ValidationError
 
 from app.actions import REGISTRY
-from app.actions.base import validation_errors
+from app.actions.base import ActionType, validation_errors
 from app.errors import InvalidInput
 from app.models import ActionStatus
-from app.workflow.queries import ActionFilter
 from app.workflow.schemas import ReviewIn
+from app.workflow.views import ActionFilter, Cursor
 
 
 def parse_uuid(raw: str | None) -> uuid.UUID | None:
@@ -31,6 +34,16 @@ def parse_action_id(raw: str) -> uuid.UUID:
 def page_number(raw: str | None) -> int:
     """A page number from a page's query string; anything odd is the first page."""
     return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+
+
+def parse_cursor(raw: str | None) -> Cursor | None:
+    """Raises InvalidInput for a cursor that is not one a page of this API handed out."""
+    if not raw:
+        return None
+    cursor = Cursor.decode(raw)
+    if cursor is None:
+        raise InvalidInput("The cursor is not valid", details={"cursor": "Use the nextCursor of a page"})
+    return cursor
 
 
 def action_filter(
@@ -64,3 +77,32 @@ def review_from_form(form: Any) -> ReviewIn:
         raise InvalidInput(
             f"The comment is not valid: {errors.get('reviewComment', '')}", details=errors
         ) from exc
+
+
+_FORM_META = {"_csrf_token", "actionType"}
+
+
+def _is_list_field(kind: ActionType, alias: str) -> bool:
+    for name, info in kind.payload_model.model_fields.items():
+        if alias in (name, info.alias):
+            return typing.get_origin(info.annotation) is list
+    return False
+
+
+def payload_from_form(kind: ActionType, form: FormMultiDict) -> dict[str, Any]:
+    """Field values by name; list fields (checkbox groups) as lists; blank fields left out (so "Required").
+
+    A checkbox group with nothing ticked sends nothing at all: it becomes an empty list, so that the
+    person hears it needs a choice instead of getting the API's default.
+    """
+    raw: dict[str, Any] = {}
+    for key in {k for k in form if k not in _FORM_META}:
+        values = [str(v) for v in form.getall(key)]
+        if _is_list_field(kind, key):
+            raw[key] = [v for v in values if v]
+        elif values[-1].strip():
+            raw[key] = values[-1]
+    for name, info in kind.payload_model.model_fields.items():
+        if typing.get_origin(info.annotation) is list and info.alias not in raw and name not in raw:
+            raw[info.alias or name] = []
+    return raw

@@ -2,12 +2,19 @@
 
 import json
 import uuid
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 QUEUE_CHANNEL = "workflow_queue"
+
+
+def queue_signal(action_id: uuid.UUID, status: str) -> Any:
+    """The pg_notify call as an expression, to ride along in the statement that changes the action."""
+    message = json.dumps({"actionId": str(action_id), "status": status})
+    return func.pg_notify(QUEUE_CHANNEL, message).label("queue_signal")
 
 
 async def notify_queue_changed(*, session: AsyncSession, action_id: uuid.UUID, status: str) -> None:

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 from sqlmodel import SQLModel
 
-from app.models import WorkflowAction
 from app.text import Text
 
 
@@ -47,7 +46,8 @@ class ActionOut(SQLModel):
     error: str | None
 
     @classmethod
-    def of(cls, action: WorkflowAction) -> "ActionOut":
+    def of(cls, action: Any) -> "ActionOut":
+        """From a WorkflowAction or a row of workflow_actions."""
         return cls(
             id=action.id,
             actionType=action.action_type,
@@ -89,6 +89,8 @@ class Pagination(SQLModel):
     limit: int
     total: int
     totalPages: int
+    nextCursor: str | None = None
+    """Pass as `cursor` (with the next page number) to read the next page without stepping over rows."""
 
 
 class ActionList(SQLModel):

@@ -1,12 +1,19 @@
-"""Write use-cases of the workflow. Callers own the transaction; these functions flush, never commit."""
+"""Write use-cases of the workflow. Callers own the transaction; these functions never commit.
+
+The workflow's own statements are SQLAlchemy Core on the session's connection, each doing as
+much as one statement can (a row with its queue signal; a review with the action's update), so
+a submission or a review costs few round trips and no ORM flush. An action type's `execute`
+still works with the ORM session: it is per-type code, and runs inside the same transaction.
+"""
 
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
@@ -14,27 +21,29 @@ from app.actions.base import ActionRefused, ActionType, ExecutionContext
 from app.audit import record_event
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
 from app.models import ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
-from app.workflow.notify import notify_queue_changed
+from app.workflow.notify import queue_signal
+
+ACTIONS = WorkflowAction.__table__
+REVIEWS = ActionReview.__table__
 
 
 @dataclass(frozen=True)
 class ReviewOutcome:
-    action: WorkflowAction
+    action: Any
+    """The action's row after the review (attributes as on WorkflowAction)."""
     message: str
     execution_result: dict[str, Any] | None = None
 
 
 def _known_type(name: str) -> ActionType:
-    action_type = get_action_type(name)
-    if action_type is None:
+    kind = get_action_type(name)
+    if kind is None:
         raise InvalidInput("Unknown action type", details={"actionType": f"No action type is named {name!r}"})
-    return action_type
+    return kind
 
 
-async def submit_action(
-    *, session: AsyncSession, maker: User, action_type: str, raw_payload: Any
-) -> WorkflowAction:
-    """Validate the payload and store it as a pending action; nothing else changes.
+async def submit_action(*, session: AsyncSession, maker: User, action_type: str, raw_payload: Any) -> Any:
+    """Validate the payload and store it as a pending action; nothing else changes. Returns its row.
 
     Raises:
         Forbidden: the maker lacks the maker role.
@@ -51,11 +60,16 @@ async def submit_action(
     if conflicts:
         raise InvalidInput("The payload conflicts with current data", details=conflicts)
     summary = await kind.summarize(session, payload)
+    # the model gives the defaults (id, status, times); one INSERT stores it and signals the queue
     action = WorkflowAction(
         action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id
     )
-    session.add(action)
-    await session.flush()
+    row = await _one(
+        session,
+        insert(ACTIONS)
+        .values(action.model_dump())
+        .returning(*ACTIONS.c, queue_signal(action.id, action.status)),
+    )
     await record_event(
         session=session,
         event_type="action_submitted",
@@ -63,13 +77,24 @@ async def submit_action(
         action_id=action.id,
         details={"actionType": kind.name, "summary": summary},
     )
-    await notify_queue_changed(session=session, action_id=action.id, status=action.status)
-    return action
+    return row
 
 
-async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> WorkflowAction:
+async def _one(session: AsyncSession, statement: Any) -> Row[Any]:
+    connection = await session.connection()
+    return (await connection.execute(statement)).one()
+
+
+async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> Row[Any]:
+    """The action's row, locked until the transaction ends, and whether the reviewer reviewed it."""
+    already = exists().where(REVIEWS.c.action_id == action_id, REVIEWS.c.reviewer_id == reviewer.id)
+    connection = await session.connection()
     action = (
-        await session.exec(select(WorkflowAction).where(WorkflowAction.id == action_id).with_for_update())
+        await connection.execute(
+            select(*ACTIONS.c, already.label("already_reviewed"))
+            .where(ACTIONS.c.id == action_id)
+            .with_for_update(of=ACTIONS)
+        )
     ).first()
     if action is None:
         raise NotFound("No action has this id")
@@ -77,14 +102,25 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
         raise Forbidden("You cannot review an action you made")
     if action.status != ActionStatus.PENDING:
         raise Conflict(f"The action is not pending any more: it is {action.status}")
-    reviewed = await session.exec(
-        select(func.count())
-        .select_from(ActionReview)
-        .where(ActionReview.action_id == action_id, ActionReview.reviewer_id == reviewer.id)
-    )
-    if reviewed.one():
+    if action.already_reviewed:
         raise Conflict("You have already reviewed this action")
     return action
+
+
+def _review_and_update(
+    action: Row[Any], reviewer: User, decision: str, comment: str | None, **changes: Any
+) -> Any:
+    """One statement: the review row, and the action's update returned with its queue signal."""
+    review = ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision=decision, comment=comment)
+    added = insert(REVIEWS).values(review.model_dump()).cte("added_review")
+    status = changes.get("status", action.status)
+    return (
+        update(ACTIONS)
+        .where(ACTIONS.c.id == action.id)
+        .values(updated_at=utcnow(), **changes)
+        .returning(*ACTIONS.c, queue_signal(action.id, status))
+        .add_cte(added)
+    )
 
 
 async def review_action(
@@ -94,7 +130,6 @@ async def review_action(
     reviewer: User,
     approve: bool,
     comment: str | None,
-    base_url: str,
 ) -> ReviewOutcome:
     """Approve or reject a pending action under a row lock; the final approval executes it.
 
@@ -115,22 +150,20 @@ async def review_action(
         )
     action = await _lock_pending_action(session, action_id, reviewer)
     if approve:
-        return await _approve(session, action, reviewer, comment, base_url)
+        return await _approve(session, action, reviewer, comment)
     return await _reject(session, action, reviewer, comment)
 
 
 async def _reject(
-    session: AsyncSession, action: WorkflowAction, reviewer: User, comment: str | None
+    session: AsyncSession, action: Row[Any], reviewer: User, comment: str | None
 ) -> ReviewOutcome:
-    now = utcnow()
-    session.add(
-        ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision="rejected", comment=comment)
-    )
-    action.status = ActionStatus.REJECTED.value
-    action.checker_id, action.review_comment = reviewer.id, comment
-    action.reviewed_at = action.updated_at = now
-    session.add(action)
-    await session.flush()
+    changes = {
+        "status": ActionStatus.REJECTED.value,
+        "checker_id": reviewer.id,
+        "review_comment": comment,
+        "reviewed_at": utcnow(),
+    }
+    rejected = await _one(session, _review_and_update(action, reviewer, "rejected", comment, **changes))
     await record_event(
         session=session,
         event_type="action_rejected",
@@ -138,76 +171,64 @@ async def _reject(
         action_id=action.id,
         details={"comment": comment},
     )
-    await notify_queue_changed(session=session, action_id=action.id, status=action.status)
-    return ReviewOutcome(action=action, message="Action rejected")
+    return ReviewOutcome(action=rejected, message="Action rejected")
 
 
 async def _approve(
-    session: AsyncSession, action: WorkflowAction, reviewer: User, comment: str | None, base_url: str
+    session: AsyncSession, action: Row[Any], reviewer: User, comment: str | None
 ) -> ReviewOutcome:
     kind = _known_type(action.action_type)
     ctx = ExecutionContext(
-        session=session,
-        action_id=action.id,
-        maker_id=action.maker_id,
-        checker_id=reviewer.id,
-        base_url=base_url,
+        session=session, action_id=action.id, maker_id=action.maker_id, checker_id=reviewer.id
     )
     try:
         # a savepoint: a refused execution must leave no review, no count and no partial effect behind
         async with session.begin_nested():
-            result = await _record_approval(ctx, kind, action, reviewer, comment)
+            approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
     except (ActionRefused, IntegrityError, ValidationError) as exc:
         await _record_refusal(session, action, reviewer, _reason(exc))
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
-    final = action.status == ActionStatus.APPROVED
+    final = approved.status == ActionStatus.APPROVED
     await record_event(
         session=session,
         event_type="action_approved" if final else "approval_recorded",
         actor_id=reviewer.id,
         action_id=action.id,
         details={
-            "approvals": action.approvals,
-            "requiredApprovals": action.required_approvals,
+            "approvals": approved.approvals,
+            "requiredApprovals": approved.required_approvals,
             "result": result,
         },
     )
-    await notify_queue_changed(session=session, action_id=action.id, status=action.status)
     if not final:
-        return ReviewOutcome(action=action, message="Approval recorded; more approvals are needed")
-    return ReviewOutcome(
-        action=action,
-        message="Action approved and executed",
-        execution_result=result,
-    )
+        return ReviewOutcome(action=approved, message="Approval recorded; more approvals are needed")
+    return ReviewOutcome(action=approved, message="Action approved and executed", execution_result=result)
 
 
 async def _record_approval(
-    ctx: ExecutionContext, kind: ActionType, action: WorkflowAction, reviewer: User, comment: str | None
-) -> dict[str, Any] | None:
-    session, now = ctx.session, utcnow()
-    session.add(
-        ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision="approved", comment=comment)
-    )
-    action.approvals += 1
-    action.updated_at = now
+    ctx: ExecutionContext, kind: ActionType, action: Row[Any], reviewer: User, comment: str | None
+) -> tuple[Row[Any], dict[str, Any] | None]:
+    changes: dict[str, Any] = {"approvals": ACTIONS.c.approvals + 1}
     result = None
-    if action.approvals >= action.required_approvals:
+    if action.approvals + 1 >= action.required_approvals:
         result = await kind.execute(ctx, kind.parse(action.payload))
-        action.status = ActionStatus.APPROVED.value
-        action.checker_id, action.review_comment, action.reviewed_at = reviewer.id, comment, now
-        action.execution_result, action.error = result, None
-    session.add(action)
-    await session.flush()
-    return result
+        changes |= {
+            "status": ActionStatus.APPROVED.value,
+            "checker_id": reviewer.id,
+            "review_comment": comment,
+            "reviewed_at": utcnow(),
+            "execution_result": result,
+            "error": None,
+        }
+    approved = await _one(ctx.session, _review_and_update(action, reviewer, "approved", comment, **changes))
+    return approved, result
 
 
-async def _record_refusal(session: AsyncSession, action: WorkflowAction, reviewer: User, reason: str) -> None:
-    await session.refresh(action)  # the savepoint's rollback expired what it had changed
-    action.error = reason
-    action.updated_at = utcnow()
-    session.add(action)
-    await session.flush()
+async def _record_refusal(session: AsyncSession, action: Row[Any], reviewer: User, reason: str) -> None:
+    connection = await session.connection()
+    await connection.execute(
+        update(ACTIONS).where(ACTIONS.c.id == action.id).values(error=reason, updated_at=utcnow())
+    )
     await record_event(
         session=session,
         event_type="execution_failed",

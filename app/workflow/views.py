@@ -1,19 +1,187 @@
-"""Reads shaped for the pages: actions with the names of the people involved. Nothing here writes."""
+"""Reads of the workflow: actions by id, pages of actions, and views shaped for the pages.
 
+Nothing here writes. Lists are keyset pages over indexes ending in (created_at, id), and their
+totals come from the counters a trigger keeps (workflow_action_counts), so neither grows with
+the table.
+"""
+
+import base64
+import binascii
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, Select, func, tuple_
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
-from app.models import ActionReview, ActionStatus, AuditEvent, Role, User, WorkflowAction
-from app.workflow.queries import ActionFilter, Page, list_actions
+from app.errors import NotFound
+from app.models import (
+    ActionReview,
+    ActionStatus,
+    AuditEvent,
+    Role,
+    User,
+    WorkflowAction,
+    WorkflowActionCount,
+    WorkflowMakerCount,
+)
+
+ACTIONS = WorkflowAction.__table__
+COUNTS = WorkflowActionCount.__table__
+MAKER_COUNTS = WorkflowMakerCount.__table__
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    status: str | None = None
+    action_type: str | None = None
+    maker_id: uuid.UUID | None = None
+
+    def conditions(self, table: Any = ACTIONS) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.status:
+            found.append(table.c.status == self.status)
+        if self.action_type:
+            found.append(table.c.action_type == self.action_type)
+        if self.maker_id:
+            found.append(table.c.maker_id == self.maker_id)
+        return found
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last row of a page: the next page starts right after it in the list's order."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        text = f"{self.created_at.isoformat()}|{self.id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, raw: str) -> "Cursor | None":
+        """None when raw is not a cursor this module made."""
+        try:
+            text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+            moment, _, action_id = text.partition("|")
+            created_at = datetime.fromisoformat(moment)
+            return cls(created_at, uuid.UUID(action_id)) if created_at.tzinfo else None
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: Sequence[Any]
+    """Rows of workflow_actions (attributes as on WorkflowAction), read without the ORM."""
+    page: int
+    limit: int
+    total: int
+    next_cursor: str | None = None
+
+    @property
+    def total_pages(self) -> int:
+        return (self.total + self.limit - 1) // self.limit
+
+
+async def count_actions(session: AsyncSession, filters: ActionFilter) -> int:
+    """From the counters: a sum over a few rows per type and status, however many actions exist."""
+    table = MAKER_COUNTS if filters.maker_id else COUNTS
+    statement = core_select(func.coalesce(func.sum(table.c.n), 0)).where(*filters.conditions(table))
+    connection = await session.connection()
+    return int((await connection.execute(statement)).scalar_one())
+
+
+def _order(oldest_first: bool) -> list[Any]:
+    created, action_id = ACTIONS.c.created_at, ACTIONS.c.id
+    return [created.asc(), action_id.asc()] if oldest_first else [created.desc(), action_id.desc()]
+
+
+def _after(key: Any, oldest_first: bool, *, inclusive: bool = False) -> ColumnElement[bool]:
+    """Rows after `key` (a (created_at, id) pair) in the list's order; compared as one index key."""
+    row = tuple_(ACTIONS.c.created_at, ACTIONS.c.id)
+    if oldest_first:
+        return row >= key if inclusive else row > key
+    return row <= key if inclusive else row < key
+
+
+def page_statement(
+    filters: ActionFilter, *, limit: int, oldest_first: bool, after: Cursor | None = None, skip: int = 0
+) -> Select[Any]:
+    """The rows of one page: an index range read from a cursor, or from the row `skip` rows in.
+
+    Without a cursor, the skipped rows are stepped over in the index alone (the boundary
+    subquery reads only (created_at, id)), never fetched from the table.
+    """
+    statement = core_select(ACTIONS).where(*filters.conditions()).order_by(*_order(oldest_first)).limit(limit)
+    if after is not None:
+        key = tuple_(after.created_at, after.id, types=[ACTIONS.c.created_at.type, ACTIONS.c.id.type])
+        return statement.where(_after(key, oldest_first))
+    if skip:
+        # a row-valued subquery: PostgreSQL runs it once, first, and starts the index range there
+        boundary = (
+            core_select(ACTIONS.c.created_at, ACTIONS.c.id)
+            .where(*filters.conditions())
+            .order_by(*_order(oldest_first))
+            .offset(skip)
+            .limit(1)
+            .scalar_subquery()
+        )
+        return statement.where(_after(boundary, oldest_first, inclusive=True))
+    return statement
+
+
+async def list_actions(
+    *,
+    session: AsyncSession,
+    filters: ActionFilter,
+    page: int,
+    limit: int,
+    oldest_first: bool = False,
+    after: Cursor | None = None,
+) -> Page:
+    """Newest first (or oldest first, as a queue is worked), `limit` rows from page `page` or
+    from just after the cursor; with the total matching the filters, and the next page's cursor."""
+    total = await count_actions(session, filters)
+    skip = (page - 1) * limit
+    if after is None and skip >= total:
+        return Page(rows=[], page=page, limit=limit, total=total)
+    reverse = after is None and skip > total // 2
+    if reverse:
+        # a page near the end is fewer steps away from the other end of the index
+        tail_skip = max(0, total - skip - limit)
+        statement = page_statement(
+            filters, limit=total - skip - tail_skip, oldest_first=not oldest_first, skip=tail_skip
+        )
+    else:
+        statement = page_statement(filters, limit=limit, oldest_first=oldest_first, after=after, skip=skip)
+    connection = await session.connection()
+    rows = list((await connection.execute(statement)).all())
+    if reverse:
+        rows.reverse()
+    more = len(rows) == limit and (after is not None or skip + limit < total)
+    next_cursor = Cursor(rows[-1].created_at, rows[-1].id).encode() if more else None
+    return Page(rows=rows, page=page, limit=limit, total=total, next_cursor=next_cursor)
+
+
+async def get_action(*, session: AsyncSession, action_id: uuid.UUID) -> WorkflowAction:
+    """Raises NotFound."""
+    action = await session.get(WorkflowAction, action_id)
+    if action is None:
+        raise NotFound("No action has this id")
+    return action
 
 
 @dataclass(frozen=True)
 class ActionView:
-    action: WorkflowAction
+    action: Any
+    """A WorkflowAction, or a row of workflow_actions read by a list."""
     maker_name: str
     summary: str
     label: str
@@ -23,7 +191,7 @@ class ActionView:
     """Set on a row the viewer had in hand when someone else decided it: that person's username."""
 
 
-def _view(action: WorkflowAction, maker_name: str, viewer: User | None) -> ActionView:
+def _view(action: Any, maker_name: str, viewer: User | None) -> ActionView:
     kind = get_action_type(action.action_type)
     return ActionView(
         action=action,
@@ -44,9 +212,7 @@ async def _usernames(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UU
     return dict(rows.all())
 
 
-async def views_of(
-    session: AsyncSession, actions: list[WorkflowAction], viewer: User | None
-) -> list[ActionView]:
+async def views_of(session: AsyncSession, actions: Sequence[Any], viewer: User | None) -> list[ActionView]:
     names = await _usernames(session, {action.maker_id for action in actions})
     return [_view(action, names.get(action.maker_id, "?"), viewer) for action in actions]
 
@@ -138,10 +304,10 @@ async def reviews_and_events(
 
 
 async def makers(*, session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
-    """Everyone who has made an action, for the history filter."""
+    """Everyone who has made an action, for the history filter (from the counters, not the actions)."""
     rows = await session.exec(
         select(User.id, User.username)
-        .where(col(User.id).in_(select(WorkflowAction.maker_id).distinct()))
+        .where(col(User.id).in_(select(WorkflowMakerCount.maker_id).where(WorkflowMakerCount.n != 0)))
         .order_by(User.username)
     )
     return list(rows.all())

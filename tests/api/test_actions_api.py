@@ -345,7 +345,7 @@ async def test_list_empty(client, maker):
     assert response.json() == {
         "success": True,
         "data": [],
-        "pagination": {"page": 1, "limit": 20, "total": 0, "totalPages": 0},
+        "pagination": {"page": 1, "limit": 20, "total": 0, "totalPages": 0, "nextCursor": None},
     }
 
 
@@ -359,7 +359,7 @@ async def test_list_newest_first_with_the_action_shape(client, maker):
     assert [action["id"] for action in body["data"]] == [second["id"], first["id"]]
     assert all(set(action) >= ACTION_FIELDS for action in body["data"])
     assert body["data"][0] == second
-    assert body["pagination"] == {"page": 1, "limit": 20, "total": 2, "totalPages": 1}
+    assert body["pagination"] == {"page": 1, "limit": 20, "total": 2, "totalPages": 1, "nextCursor": None}
 
 
 async def test_list_filters_by_status_type_and_maker(client, db, maker, checker):
@@ -393,15 +393,23 @@ async def test_list_paginates_with_total_and_total_pages(client, maker):
         response = await client.get(f"{ACTIONS}?page={page}&limit=2", headers=maker.headers)
         assert response.status_code == 200
         body = response.json()
-        assert body["pagination"] == {"page": page, "limit": 2, "total": 5, "totalPages": 3}
+        pagination = body["pagination"]
+        assert pagination | {"nextCursor": None} == {
+            "page": page,
+            "limit": 2,
+            "total": 5,
+            "totalPages": 3,
+            "nextCursor": None,
+        }
+        assert (pagination["nextCursor"] is None) == (page == 3)
         assert len(body["data"]) == size
         seen += [action["id"] for action in body["data"]]
     assert seen == newest_first
     beyond = (await client.get(f"{ACTIONS}?page=4&limit=2", headers=maker.headers)).json()
     assert beyond["data"] == []
-    assert beyond["pagination"] == {"page": 4, "limit": 2, "total": 5, "totalPages": 3}
+    assert beyond["pagination"] == {"page": 4, "limit": 2, "total": 5, "totalPages": 3, "nextCursor": None}
     whole = (await client.get(f"{ACTIONS}?limit=100", headers=maker.headers)).json()
-    assert whole["pagination"] == {"page": 1, "limit": 100, "total": 5, "totalPages": 1}
+    assert whole["pagination"] == {"page": 1, "limit": 100, "total": 5, "totalPages": 1, "nextCursor": None}
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 import pytest
 
+from app.settings import get_settings
 from tests.factories import activation_link, submit, user_payload
 
 pytestmark = pytest.mark.anyio
@@ -22,4 +23,4 @@ async def test_maker_submits_and_checker_approves(client, maker, checker):
     body = response.json()
     assert body["data"]["action"]["status"] == "approved"
     assert body["data"]["executionResult"]["activationSentTo"] == "smoke1@example.com"
-    assert activation_link("smoke1@example.com").startswith("http://testserver.local/activate/")
+    assert activation_link("smoke1@example.com").startswith(get_settings().public_base_url + "/activate/")

@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import func, select
 
 from app.models import Account, Promotion, User
+from app.settings import get_settings
 from tests.factories import activation_link
 
 pytestmark = pytest.mark.anyio
@@ -50,7 +51,7 @@ async def create_john(client, maker, checker) -> str:
     result = data["executionResult"]
     assert result["username"] == "johndoe"
     assert result["activationSentTo"] == "john.doe@example.com"
-    assert activation_link("john.doe@example.com").startswith("http://testserver.local/activate/")
+    assert activation_link("john.doe@example.com").startswith(get_settings().public_base_url + "/activate/")
     return result["userId"]
 
 

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from app.settings import get_settings
 from tests.factories import activation_link, submit, user_payload
 from tests.http.conftest import SESSION_COOKIE, csrf_from_page, execute, fetch
 
@@ -108,3 +109,23 @@ async def test_the_link_token_is_not_stored_in_clear(client, db, activation_path
     assert len(rows) == 1 and token not in rows[0][0]
     stored = await fetch(db, "SELECT execution_result::text FROM workflow_actions")
     assert token not in stored[0][0]
+
+
+@pytest.mark.parametrize("public_url", [None, "https://checker.example.com/"])
+async def test_activation_links_come_from_the_settings_never_the_request_host(
+    client, maker, checker, monkeypatch, public_url
+):
+    if public_url:
+        monkeypatch.setenv("PUBLIC_URL", public_url)
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", "8123")
+    get_settings.cache_clear()
+    action = await submit(client, maker, "create_user", user_payload(email="host.check@example.com"))
+    response = await client.post(
+        f"/api/workflow/actions/{action['id']}/review",
+        json={"status": "approved"},
+        headers=checker.headers | {"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+    )
+    assert response.status_code == 200, response.text
+    expected = "https://checker.example.com" if public_url else "http://localhost:8123"
+    assert activation_link("host.check@example.com").startswith(expected + "/activate/")

@@ -8,6 +8,7 @@ from app.actions import REGISTRY
 from app.actions.base import ActionRefused
 from app.actions.create_user import ACTIVATION_TTL, CreateUserPayload
 from app.models import ActivationToken, OutboundEmail, Role, User, utcnow
+from app.settings import get_settings
 from tests.factories import execution_context, make_actor, review, submit, user_payload
 from tests.factories import field_errors as errors_for
 
@@ -112,10 +113,12 @@ async def test_summary_names_the_user_and_roles(db):
     assert summary == "Create user ana (Ana Lopez, ana@example.com) as maker, checker"
 
 
-async def test_execute_creates_the_user_and_an_activation_token(db, maker, checker):
+async def test_execute_creates_the_user_and_an_activation_token(db, maker, checker, monkeypatch):
+    monkeypatch.setenv("PUBLIC_URL", "https://mc.example/")
+    get_settings.cache_clear()
     payload = ACTION.parse(BASE | {"roles": ["maker", "checker"]})
     async with db.sessions() as session, session.begin():
-        ctx = execution_context(session, maker, checker, base_url="https://mc.example")
+        ctx = execution_context(session, maker, checker)
         before = utcnow()
         result = await ACTION.execute(ctx, payload)
     async with db.sessions() as session:
@@ -155,7 +158,7 @@ async def test_execute_refuses_a_taken_username_or_email(db, maker, checker, hol
             await session.exec(update(User).where(User.username == holder).values(email=holder_email))
     payload = ACTION.parse(BASE)
     async with db.sessions() as session, session.begin():
-        ctx = execution_context(session, maker, checker, base_url="http://x")
+        ctx = execution_context(session, maker, checker)
         with pytest.raises(ActionRefused) as refused:
             await ACTION.execute(ctx, payload)
         count = (await session.exec(select(func.count()).select_from(User))).one()

@@ -7,7 +7,7 @@ import pytest
 from litestar.datastructures import FormMultiDict
 
 from app.actions import REGISTRY
-from app.workflow.forms import payload_from_form
+from app.workflow.inputs import payload_from_form
 from tests.factories import field_errors
 
 USER = {"email": "ana@example.com", "username": "ana", "fullName": "Ana Lopez"}

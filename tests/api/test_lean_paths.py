@@ -1,0 +1,65 @@
+"""The hot paths stay lean: few statements per request, no session work for bearer tokens."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from app.accounts.sessions import SESSION_COOKIE
+from tests.factories import promotion_payload, review, submit
+
+pytestmark = pytest.mark.anyio
+
+WORKFLOW_TABLES = ("workflow_actions", "action_reviews", "api_tokens", "pg_notify")
+
+
+@contextmanager
+def statements(client) -> Iterator[list[str]]:
+    """The SQL the app sends while the block runs, audit statements left out (another concern)."""
+    seen: list[str] = []
+    engine = client.app.state.db.engine.sync_engine
+
+    def record(conn, cursor, sql, *args) -> None:  # type: ignore[no-untyped-def]
+        if "audit_events" not in sql and "pg_advisory" not in sql:
+            seen.append(" ".join(sql.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def touching_the_workflow(seen: list[str]) -> list[str]:
+    return [sql for sql in seen if any(name in sql for name in WORKFLOW_TABLES)]
+
+
+async def test_a_submission_is_a_token_lookup_and_one_insert_carrying_its_signal(client, maker):
+    with statements(client) as seen:
+        await submit(client, maker, "create_promotion", promotion_payload())
+    workflow = touching_the_workflow(seen)
+    assert len(workflow) == 2, workflow
+    assert "api_tokens" in workflow[0]
+    assert workflow[1].startswith("INSERT INTO workflow_actions") and "pg_notify" in workflow[1]
+
+
+async def test_a_review_locks_once_and_writes_once(client, maker, checker):
+    action = await submit(client, maker, "create_promotion", promotion_payload())
+    with statements(client) as seen:
+        response = await review(client, checker, action["id"])
+    assert response.status_code == 200, response.text
+    workflow = touching_the_workflow(seen)
+    assert len(workflow) == 3, workflow  # token lookup; lock with "already reviewed?"; review + update
+    assert "FOR UPDATE" in workflow[1] and "action_reviews" in workflow[1]
+    assert "INSERT INTO action_reviews" in workflow[2] and "UPDATE workflow_actions" in workflow[2]
+    assert "pg_notify" in workflow[2]
+
+
+async def test_bearer_requests_skip_the_browser_session(client, maker):
+    client.cookies.set(SESSION_COOKIE, "a-session-that-does-not-exist", domain="testserver.local")
+    with statements(client) as seen:
+        response = await client.get("/api/workflow/actions", headers=maker.headers)
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+    assert not [sql for sql in seen if "sessions" in sql], seen
