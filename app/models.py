@@ -114,7 +114,8 @@ class WorkflowAction(SQLModel, table=True):
     action_type: str = Field(max_length=50)
     status: str = Field(default=ActionStatus.PENDING.value, max_length=20)
     payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    summary: str = Field(default="", sa_type=Text)
+    summary: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    """Written once at submission by the type (bulk loads that skip it show the type name instead)."""
     """What the request does in a checker's words, written at submission (ActionType.summarize)."""
     maker_id: uuid.UUID = Field(foreign_key="users.id")
     checker_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -50,7 +50,6 @@ def upgrade() -> None:
         "workflow_actions", sa.Column("summary", sa.Text(), nullable=False, server_default=sa.text("''"))
     )
     op.execute(BACKFILL)
-    op.alter_column("workflow_actions", "summary", server_default=None)
 
 
 def downgrade() -> None:

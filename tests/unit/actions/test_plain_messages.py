@@ -59,13 +59,13 @@ VALIDATOR_WORDS = re.compile(
             "create_promotion",
             PROMOTION | {"startDate": "next week"},
             "startDate",
-            "Give a date such as 2027-01-31",
+            "Give a date such as 2027-03-01 or a date and time such as 2027-03-01T09:30:00Z",
         ),
         (
             "create_promotion",
             PROMOTION | {"startDate": "2027-02-30"},
             "startDate",
-            "Give a date such as 2027-01-31",
+            "Give a date such as 2027-03-01 or a date and time such as 2027-03-01T09:30:00Z",
         ),
         ("create_promotion", PROMOTION | {"name": ""}, "name", "Required"),
         (
