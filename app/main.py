@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
 from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
+from app.audit import sealing_in_background
 from app.db import Database, provide_db_session, resolve_database_url
 from app.mail import deliver_pending
 from app.settings import PROJECT_ROOT, Settings, get_settings
@@ -112,7 +113,8 @@ def create_app(**overrides: Any) -> Litestar:
     async def database_lifespan(_: Litestar) -> AsyncGenerator[None, None]:
         await _send_leftover_mail(db, settings)
         try:
-            yield
+            async with sealing_in_background(db.url, settings.audit_seal_interval):
+                yield
         finally:
             await db.dispose()
 
