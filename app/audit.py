@@ -157,7 +157,7 @@ async def run_sealer(url: str, *, interval: float, batch: int = DEFAULT_BATCH) -
             finally:
                 with suppress(Exception):
                     await conn.close(timeout=2)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:  # whatever went wrong, the sealer must outlive it and retry
             problem = f"{type(exc).__name__}: {exc}"
             if problem != last_problem:  # once per kind of problem, not every interval
                 log.warning("audit sealer: %s (retrying every %ss)", problem, interval)

@@ -70,7 +70,7 @@ async def test_username_taken_since_submission(client, db, maker, checker):
     assert [event.event_type for event in events] == ["action_submitted", "execution_failed"]
     assert events[1].actor_id == checker.user.id
     assert events[1].details == {"reason": "The username dupe is already taken"}
-    assert await seal_all(db) > 0
+    await seal_all(db)  # what the app's background sealer has not sealed yet
     report = await chain_report(db)
     assert report.ok
     assert report.pending == 0
