@@ -215,9 +215,6 @@ class ChainReport:
     def ok(self) -> bool:
         return not self.problems
 
-    def kinds(self) -> set[str]:
-        return {problem.kind for problem in self.problems}
-
 
 _SEALS_WITH_EVENTS = text(
     """
