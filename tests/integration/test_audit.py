@@ -369,11 +369,32 @@ async def test_one_sealer_is_elected_among_several(db):
     assert (await chain_report(db)).ok
 
 
-async def test_the_app_seals_in_the_background(client, db, maker):
+async def test_the_app_seals_in_the_background(db, maker, monkeypatch):
+    from litestar.testing import AsyncTestClient
+
+    from app.main import create_app
+    from app.settings import get_settings
+
+    monkeypatch.setenv("AUDIT_SEAL_INTERVAL", "0.05")  # the tests' default is no in-app sealer
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+    async with AsyncTestClient(app=app) as client:
+        await submit(client, maker, "create_user", user_payload())
+
+        async def everything_sealed() -> bool:
+            report = await chain_report(db)
+            return report.ok and report.pending == 0 and report.checked == len(await all_events(db))
+
+        await wait_until(everything_sealed, "the app's sealer has sealed every event")
+
+
+async def test_an_app_started_with_a_zero_interval_does_not_seal(client, db, maker):
     await submit(client, maker, "create_user", user_payload())
-
-    async def everything_sealed() -> bool:
-        report = await chain_report(db)
-        return report.ok and report.pending == 0 and report.checked == len(await all_events(db))
-
-    await wait_until(everything_sealed, "the app's sealer has sealed every event")
+    report = await chain_report(db)
+    assert (report.ok, report.checked) == (True, 0)
+    assert report.pending == len(await all_events(db))
