@@ -173,16 +173,56 @@ def disable_user_command(username: str) -> None:
 
 
 @main.command("verify-audit")
-def verify_audit() -> None:
-    """Exit 0 when the audit chain is intact; otherwise name the first bad event."""
+@click.option(
+    "--max-unsealed-age",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds an event may stay unsealed (default: AUDIT_MAX_UNSEALED_SECONDS or 60).",
+)
+def verify_audit(max_unsealed_age: float | None) -> None:
+    """Exit 0 when the sealed audit chain is intact and no event stayed unsealed too long."""
     from app.audit import verify_chain
 
-    report = _in_transaction(verify_chain)
+    bound = get_settings().audit_max_unsealed_seconds if max_unsealed_age is None else max_unsealed_age
+    report = _in_transaction(lambda session: verify_chain(session, max_unsealed_seconds=bound))
+    head = f"; head seal {report.head[0]} {report.head[1]}" if report.head else ""
     if report.ok:
-        click.echo(f"audit chain intact: {report.checked} events")
+        click.echo(f"audit chain intact: {report.checked} events sealed, {report.pending} pending{head}")
         return
-    click.echo(f"audit chain broken at event {report.bad_event_id}: {report.reason}", err=True)
+    click.echo(f"audit chain broken: {len(report.problems)} problems", err=True)
+    for problem in report.problems:
+        click.echo(f"  {problem.message}", err=True)
     sys.exit(1)
+
+
+@main.command("seal-audit")
+@click.option("--follow", is_flag=True, help="Keep sealing (as the elected sealer) until stopped.")
+def seal_audit(follow: bool) -> None:
+    """Seal the audit events below the safe horizon now, then exit (or keep going with --follow)."""
+    from app.audit import run_sealer, seal_pending
+
+    settings = get_settings()
+    url = resolve_database_url(settings)
+
+    async def once() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            return await seal_pending(conn)
+        finally:
+            await conn.close()
+
+    if follow:
+        run_blocking(lambda: run_sealer(url, interval=settings.audit_seal_interval or 0.5))
+        return
+    try:
+        sealed = run_blocking(once)
+    except Exception as exc:
+        if "audit_seals" in str(exc) and "does not exist" in str(exc):
+            raise click.ClickException("The database has no tables yet: run `maker-checker migrate`") from exc
+        raise
+    click.echo(f"sealed {sealed} events")
 
 
 def _announce_an_empty_database(settings: Settings) -> None:

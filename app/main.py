@@ -24,6 +24,7 @@ from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
 from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
 from app.actions import REGISTRY
+from app.audit import sealing_in_background
 from app.db import Database, provide_db_session, resolve_database_url
 from app.mail import deliver_pending
 from app.models import ActionStatus
@@ -120,7 +121,8 @@ def create_app(**overrides: Any) -> Litestar:
     async def database_lifespan(_: Litestar) -> AsyncGenerator[None, None]:
         await _send_leftover_mail(db, settings)
         try:
-            yield
+            async with sealing_in_background(db.url, settings.audit_seal_interval):
+                yield
         finally:
             await db.dispose()
 

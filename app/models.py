@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
@@ -174,20 +175,46 @@ class ActionReview(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only and hash-chained: each row's hash covers its content and the previous hash."""
+    """Append-only; chained after the fact by the sealer (app/audit.py), not at insert time.
+
+    xact_id is the inserting transaction's id: the sealer chains events in (xact_id, id) order
+    once no transaction that could still add an event below that point is in flight.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_xact_id_id", "xact_id", "id"),)
 
     id: int | None = Field(
         default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
+    )
+    xact_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, nullable=False, server_default=text("(pg_current_xact_id())::text::bigint")
+        ),
     )
     occurred_at: datetime = _timestamp()
     event_type: str = Field(max_length=50)
     actor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     action_id: uuid.UUID | None = Field(default=None, foreign_key="workflow_actions.id", index=True)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditSeal(SQLModel, table=True):
+    """One per sealed event, in chain order (seq 1, 2, 3, ... without gaps); append-only.
+
+    event_digest is the SHA-256 of the event's canonical content; chain_hash is the SHA-256 of the
+    previous seal's chain_hash and this event_digest.
+    """
+
+    __tablename__ = "audit_seals"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    event_xact_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event_digest: str = Field(max_length=64)
+    chain_hash: str = Field(max_length=64)
+    sealed_at: datetime = _timestamp()
 
 
 class ApiToken(SQLModel, table=True):

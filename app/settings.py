@@ -53,6 +53,14 @@ class Settings:
         default_factory=lambda: (_env("SMTP_STARTTLS", "true") or "true").lower() == "true"
     )
     mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "maker-checker@localhost") or "")
+    audit_seal_interval: float = field(
+        default_factory=lambda: float(_env("AUDIT_SEAL_INTERVAL", "0.5") or "0.5")
+    )
+    """Seconds between the audit sealer's runs in each app process; 0 turns the in-app sealer off."""
+    audit_max_unsealed_seconds: float = field(
+        default_factory=lambda: float(_env("AUDIT_MAX_UNSEALED_SECONDS", "60") or "60")
+    )
+    """verify-audit fails when an audit event has stayed unsealed for longer than this."""
 
     @property
     def is_production(self) -> bool:
@@ -79,6 +87,10 @@ class Settings:
             raise ConfigurationError("APP_ENV=production requires DATABASE_URL and SECRET_KEY")
         if not self.queue_keepalive_seconds > 0:
             raise ConfigurationError("QUEUE_KEEPALIVE_SECONDS must be a positive number of seconds")
+        if self.audit_seal_interval < 0 or self.audit_max_unsealed_seconds < 0:
+            raise ConfigurationError(
+                "AUDIT_SEAL_INTERVAL and AUDIT_MAX_UNSEALED_SECONDS must not be negative"
+            )
 
     def resolved_secret_key(self) -> str:
         """The configured key, or a development key persisted in data_dir so that processes share it."""

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import anyio
 import pytest
-from sqlmodel import col, func, select, update
+from sqlmodel import func, select, update
 
 from app.accounts.passwords import verify_password
 from app.cli import DEMO_USERS
-from app.models import AuditEvent, User, utcnow
+from app.models import AuditEvent, AuditSeal, User
 from app.settings import PROJECT_ROOT
+from tests.auditing import seal_all, tamper
 from tests.factories import make_actor
 
 pytestmark = pytest.mark.anyio
@@ -257,23 +258,52 @@ async def test_verify_audit_passes_on_an_intact_chain(db, database_url):
     await make_actor(db, "maker", username="xia")
     code, out, err = await run_cli(database_url, "verify-audit")
     assert code == 0, err
-    assert out.strip() == "audit chain intact: 1 events"
+    assert out.strip() == "audit chain intact: 0 events sealed, 1 pending"
 
 
-async def test_verify_audit_fails_and_names_the_first_bad_event(db, database_url):
-    await make_actor(db, "maker", username="yan")
-    async with db.sessions() as session, session.begin():
-        last = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()))).first()
-        forged = AuditEvent(
-            occurred_at=utcnow(), event_type="forged", details={}, prev_hash=last.hash, hash="a" * 64
-        )
-        session.add(forged)
-        await session.flush()
-        forged_id = forged.id
+async def test_seal_audit_seals_and_verify_audit_names_the_head(db, database_url):
+    await make_actor(db, "maker", username="zoe")
+    code, out, err = await run_cli(database_url, "seal-audit")
+    assert (code, out.strip()) == (0, "sealed 1 events"), err
+
     code, out, err = await run_cli(database_url, "verify-audit")
+
+    assert code == 0, err
+    async with db.sessions() as session:
+        head = (await session.exec(select(AuditSeal))).one()
+    assert out.strip() == f"audit chain intact: 1 events sealed, 0 pending; head seal 1 {head.chain_hash}"
+
+
+async def test_verify_audit_fails_and_names_each_problem(db, database_url):
+    await make_actor(db, "maker", username="yan")
+    await seal_all(db)
+    async with db.sessions() as session:
+        event = (await session.exec(select(AuditEvent))).one()
+    await tamper(db, "audit_events", "UPDATE audit_events SET event_type = 'forged'")
+    stale_id = await insert_stale_event(db)
+
+    code, out, err = await run_cli(database_url, "verify-audit")
+
     assert code == 1
-    assert f"audit chain broken at event {forged_id}: content does not match its hash" in err
     assert out == ""
+    assert err.splitlines() == [
+        "audit chain broken: 2 problems",
+        f"  event {event.id} (seal 1) changed",
+        f"  event {stale_id} unsealed for more than 60 s",
+    ]
+    code, _, err = await run_cli(database_url, "verify-audit", "--max-unsealed-age", "3600")
+    assert code == 1
+    assert "unsealed" not in err
+
+
+async def insert_stale_event(db) -> int:
+    async with db.engine.begin() as conn:
+        return (
+            await conn.exec_driver_sql(
+                "INSERT INTO audit_events (occurred_at, event_type, details) "
+                "VALUES (now() - interval '2 minutes', 'stale', '{}') RETURNING id"
+            )
+        ).scalar_one()
 
 
 async def test_migrate_at_head_is_a_no_op(db, database_url):

@@ -18,6 +18,8 @@ import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from app.db import ensure_database, run_blocking, sqlalchemy_url, with_database
 from app.settings import PROJECT_ROOT
 
+AUDIT_SEALS_REVISION = "037532d9167d"
+
 
 def alembic_config(url: str) -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
@@ -79,6 +81,10 @@ def audit_trigger(url: str) -> list:
     return fetch(url, "SELECT tgname FROM pg_trigger WHERE tgname = 'audit_events_append_only'")
 
 
+def seals_trigger(url: str) -> list:
+    return fetch(url, "SELECT tgname FROM pg_trigger WHERE tgname = 'audit_seals_append_only'")
+
+
 def current_revision(url: str) -> list:
     return fetch(url, "SELECT version_num FROM alembic_version")
 
@@ -96,6 +102,7 @@ def test_upgrade_head_builds_exactly_the_models(scratch_url):
         "alembic_version"
     }
     assert audit_trigger(scratch_url) == [("audit_events_append_only",)]
+    assert seals_trigger(scratch_url) == [("audit_seals_append_only",)]
     head = ScriptDirectory.from_config(alembic_config(scratch_url)).get_current_head()
     assert current_revision(scratch_url) == [(head,)]
 
@@ -216,3 +223,44 @@ def test_promotion_dates_become_their_midnight_utc_and_back(scratch_url):
     assert fetch(scratch_url, "SELECT start_date, end_date FROM promotions") == [
         (date(2027, 3, 1), date(2027, 3, 31))
     ]
+
+
+def test_existing_audit_events_are_sealed_after_the_upgrade_and_rechained_after_a_downgrade(scratch_url):
+    from app.audit import seal_pending, verify_chain
+    from app.db import Database
+
+    config = alembic_config(scratch_url)
+    before_seals = ScriptDirectory.from_config(config).get_revision(AUDIT_SEALS_REVISION).down_revision
+    command.upgrade(config, before_seals)  # events chained at insert time
+    fetch(
+        scratch_url,
+        "INSERT INTO audit_events (occurred_at, event_type, details, prev_hash, hash) VALUES "
+        "(now(), 'old', '{\"n\": 1}', repeat('0', 64), repeat('a', 64)), "
+        "(now(), 'old', '{\"n\": 2}', repeat('a', 64), repeat('b', 64))",
+    )
+    command.upgrade(config, "head")
+    assert fetch(scratch_url, "SELECT id, xact_id FROM audit_events ORDER BY id") == [(1, 0), (2, 0)]
+
+    async def seal_and_verify():
+        conn = await asyncpg.connect(scratch_url)
+        try:
+            sealed = await seal_pending(conn)
+        finally:
+            await conn.close()
+        db = Database.connect(scratch_url, pool_size=1)
+        try:
+            async with db.sessions() as session:
+                return sealed, await verify_chain(session)
+        finally:
+            await db.dispose()
+
+    sealed, report = run_blocking(seal_and_verify)
+    assert (sealed, report.ok, report.checked) == (2, True, 2)
+    assert fetch(scratch_url, "SELECT event_id FROM audit_seals ORDER BY seq") == [(1,), (2,)]
+
+    command.downgrade(config, before_seals)
+    rows = fetch(scratch_url, "SELECT prev_hash, hash FROM audit_events ORDER BY id")
+    assert rows[0][0] == "0" * 64
+    assert rows[1][0] == rows[0][1]
+    assert len({row[1] for row in rows}) == 2
+    assert audit_trigger(scratch_url) == [("audit_events_append_only",)]
