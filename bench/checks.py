@@ -12,8 +12,9 @@ _QUERIES = {
     ),
     "promotions created": "SELECT count(*) FROM promotions",
     "promotions named by exactly one approved action": (
-        "SELECT count(*) FROM promotions p WHERE (SELECT count(*) FROM workflow_actions a "
-        "WHERE a.status = 'approved' AND a.execution_result->>'promotionId' = p.id::text) = 1"
+        "SELECT count(*) FROM promotions p JOIN (SELECT execution_result->>'promotionId' AS id, "
+        "count(*) AS n FROM workflow_actions WHERE status = 'approved' GROUP BY 1) a "
+        "ON a.id = p.id::text WHERE a.n = 1"
     ),
     "duplicate promotion codes": "SELECT count(*) - count(DISTINCT code) FROM promotions",
     "approved actions without exactly one approving review": (

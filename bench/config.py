@@ -30,7 +30,7 @@ class Config:
     """Pending actions in the table for the list and queue phases."""
     list_pages: tuple[int, ...]
     checkers: int
-    """Checker users; each loop client approves as one of them and holds a browser session of one."""
+    """Makers and checkers; the loop's clients take turns with their tokens (and checkers' sessions)."""
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -40,9 +40,9 @@ class Config:
             quick=quick,
             concurrency=_int("BENCH_CONCURRENCY", 32),
             workers=_int("BENCH_WORKERS", 2),
-            writes=_int("BENCH_WRITES", 300 if quick else 6000),
-            reads=_int("BENCH_READS", 200 if quick else 3000),
-            phase_seconds=_float("BENCH_PHASE_SECONDS", 8 if quick else 30),
+            writes=_int("BENCH_WRITES", 200 if quick else 6000),
+            reads=_int("BENCH_READS", 100 if quick else 3000),
+            phase_seconds=_float("BENCH_PHASE_SECONDS", 5 if quick else 30),
             pgbench_seconds=_int("BENCH_PGBENCH_SECONDS", 5 if quick else 20),
             sizes=tuple(int(size) for size in os.environ.get("BENCH_SIZES", default_sizes).split(",")),
             list_pages=(1, 2, 3, 4),

@@ -16,6 +16,9 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 PLOT = HERE / "results.png"
 
+TARGETS_PCT = {"submit": 8.0, "approve": 6.0, "list": 6.0}
+"""issue 7's targets as a share of the ceiling (the queue page's is relative: 1M at least half of 1k)."""
+
 _HEADER = (
     f"{'workload':<10}{'workers':>8}{'rows':>10}{'requests':>9}{'failed':>7}{'req/s':>9}"
     f"{'ceiling':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'app CPU':>9}{'db CPU':>8}"
@@ -72,7 +75,11 @@ def write_results(
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "shared": True},
         "config": asdict(config),
         "ceiling": asdict(ceiling) | {"db_cpu_ms_per_transaction": ceiling_cpu},
-        "phases": [phase.as_json() | {"share_of_ceiling_pct": share(phase, ceiling)} for phase in phases],
+        "phases": [
+            phase.as_json()
+            | {"share_of_ceiling_pct": share(phase, ceiling), "target_pct": TARGETS_PCT.get(phase.workload)}
+            for phase in phases
+        ],
         "checks": [asdict(check) | {"ok": check.ok} for check in checks],
         "seconds": round(seconds, 1),
     }
@@ -99,6 +106,8 @@ def plot(ceiling: Ceiling, phases: list[Phase]) -> None:
 
 
 def _plot_latency(axes, phases: list[Phase]) -> None:  # type: ignore[no-untyped-def]
+    from matplotlib.ticker import FuncFormatter
+
     for workload, colour in (("list", "tab:blue"), ("queue", "tab:orange")):
         sized = sorted((p for p in phases if p.workload == workload), key=lambda p: p.size or 0)
         sizes = [p.size for p in sized]
@@ -106,6 +115,9 @@ def _plot_latency(axes, phases: list[Phase]) -> None:  # type: ignore[no-untyped
         axes.plot(sizes, [p.p95_ms for p in sized], "s--", color=colour, label=f"{workload} p95")
     axes.set_xscale("log")
     axes.set_yscale("log")
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _size(int(x))))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    axes.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))
     axes.set_xlabel("pending actions in the table")
     axes.set_ylabel("latency (ms)")
     axes.set_title("List (API) and queue page (HTML) latency against table size")
@@ -113,13 +125,25 @@ def _plot_latency(axes, phases: list[Phase]) -> None:  # type: ignore[no-untyped
     axes.legend()
 
 
+def _two_and_five(value: float, _position: int) -> str:
+    """Labels the 2s and 5s between powers of ten, where a narrow range has no power of ten to read."""
+    return f"{value:g}" if f"{value:g}"[0] in "25" else ""
+
+
+def _label(phase: Phase) -> str:
+    rows = f" {_size(phase.size)}" if phase.size else ""
+    return f"{phase.workload}{rows}, {phase.workers} worker{'s' * (phase.workers > 1)}"
+
+
 def _plot_shares(axes, ceiling: Ceiling, phases: list[Phase]) -> None:  # type: ignore[no-untyped-def]
-    labels = [
-        f"{p.workload} {_size(p.size)}" if p.size else f"{p.workload}, {p.workers} worker(s)" for p in phases
-    ]
+    labels = [_label(p) for p in phases]
     shares = [share(p, ceiling) for p in phases]
     bars = axes.barh(range(len(phases)), shares, color="tab:green")
     axes.bar_label(bars, labels=[f"{s:.2f}%" for s in shares], padding=3, fontsize=8)
+    targets = [(row, TARGETS_PCT[p.workload]) for row, p in enumerate(phases) if p.workload in TARGETS_PCT]
+    axes.scatter([t for _, t in targets], [row for row, _ in targets], marker="|", s=300, color="tab:red")
+    axes.scatter([], [], marker="|", s=100, color="tab:red", label="issue 7's target")
+    axes.legend(loc="lower right")
     axes.set_yticks(range(len(phases)), labels)
     axes.invert_yaxis()
     axes.set_xlabel("throughput, % of the pgbench ceiling")

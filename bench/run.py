@@ -80,10 +80,7 @@ async def read_phases(
     base: str, target: Target, people: People, config: Config, workers: int, pids: Pids
 ) -> list[Phase]:
     """List (API) and queue page (HTML) at each table size, the table pre-filled with pending actions."""
-    sessions = [
-        await sign_in(base, people.checker_usernames[n % len(people.checker_usernames)], PASSWORD)
-        for n in range(config.concurrency)
-    ]
+    sessions = [await sign_in(base, username, PASSWORD) for username in people.checker_usernames]
     common = {"workers": workers, "pids": pids, "seconds": config.phase_seconds, "ok": {200}}
     common |= {"concurrency": config.concurrency, "count": config.reads}
     phases = []

@@ -71,7 +71,7 @@ def list_pending(base: str, token: str, pages: tuple[int, ...]) -> Call:
 
 
 def queue_page(base: str, session_ids: list[str], pages: tuple[int, ...]) -> Call:
-    """GET the queue page as a signed-in checker (one browser session per client)."""
+    """GET the queue page as a signed-in checker (the clients share the checkers' browser sessions)."""
 
     async def call(http: aiohttp.ClientSession, number: int, client_no: int) -> int:
         page = pages[number % len(pages)]
