@@ -43,37 +43,40 @@ def _samples(pids: Pids) -> tuple[float, float, float]:
     return tree_cpu(pids.app), tree_cpu(pids.database), tree_cpu(os.getpid())
 
 
-async def measure(
-    http: aiohttp.ClientSession,
-    call: Call,
-    *,
-    workload: str,
-    workers: int,
-    pids: Pids,
-    ok: set[int],
-    count: int,
-    seconds: float,
-    concurrency: int,
-    size: int | None = None,
-) -> Phase:
-    before = _samples(pids)
-    outcome = await closed_loop(http, call, count=count, seconds=seconds, concurrency=concurrency)
-    after = _samples(pids)
-    app, database, loadgen = (a - b for b, a in zip(before, after, strict=True))
-    per_request = 1000 / max(outcome.requests, 1)
-    return Phase(
-        workload=workload,
-        workers=workers,
-        size=size,
-        requests=outcome.requests,
-        failures=outcome.failures(ok),
-        statuses={str(status): n for status, n in sorted(outcome.statuses.items())},
-        seconds=round(outcome.seconds, 2),
-        per_second=round(outcome.requests / outcome.seconds, 1) if outcome.seconds else 0.0,
-        p50_ms=round(outcome.percentile_ms(0.50), 1),
-        p95_ms=round(outcome.percentile_ms(0.95), 1),
-        p99_ms=round(outcome.percentile_ms(0.99), 1),
-        app_cpu_ms=round(app * per_request, 2),
-        db_cpu_ms=round(database * per_request, 2) if pids.database else None,
-        loadgen_cpu_ms=round(loadgen * per_request, 2),
-    )
+@dataclass(frozen=True)
+class PhaseRunner:
+    """Runs closed-loop phases against one server and measures them."""
+
+    http: aiohttp.ClientSession
+    workers: int
+    pids: Pids
+    concurrency: int
+    seconds: float
+    """The longest a phase may run."""
+
+    async def measure(
+        self, workload: str, call: Call, *, ok: set[int], count: int, size: int | None = None
+    ) -> Phase:
+        before = _samples(self.pids)
+        outcome = await closed_loop(
+            self.http, call, count=count, seconds=self.seconds, concurrency=self.concurrency
+        )
+        after = _samples(self.pids)
+        app, database, loadgen = (a - b for b, a in zip(before, after, strict=True))
+        per_request = 1000 / max(outcome.requests, 1)
+        return Phase(
+            workload=workload,
+            workers=self.workers,
+            size=size,
+            requests=outcome.requests,
+            failures=outcome.failures(ok),
+            statuses={str(status): n for status, n in sorted(outcome.statuses.items())},
+            seconds=round(outcome.seconds, 2),
+            per_second=round(outcome.requests / outcome.seconds, 1) if outcome.seconds else 0.0,
+            p50_ms=round(outcome.percentile_ms(0.50), 1),
+            p95_ms=round(outcome.percentile_ms(0.95), 1),
+            p99_ms=round(outcome.percentile_ms(0.99), 1),
+            app_cpu_ms=round(app * per_request, 2),
+            db_cpu_ms=round(database * per_request, 2) if self.pids.database else None,
+            loadgen_cpu_ms=round(loadgen * per_request, 2),
+        )

@@ -21,7 +21,7 @@ from bench.checks import Check, sql_checks, verify_audit
 from bench.config import Config
 from bench.database import PASSWORD, People, Target, create_people, fresh_database
 from bench.load import client_session, sign_in
-from bench.measure import Phase, Pids, measure
+from bench.measure import Phase, PhaseRunner, Pids
 from bench.pgbench import Ceiling, run_pgbench
 from bench.prefill import fill_pending
 from bench.report import write_results
@@ -61,51 +61,53 @@ def measure_ceiling(target: Target, config: Config, db_pid: int | None) -> tuple
     return ceiling, round(spent * 1000 / ceiling.transactions, 3) if db_pid else None
 
 
-async def write_phases(base: str, people: People, config: Config, workers: int, pids: Pids) -> list[Phase]:
+async def write_phases(runner: PhaseRunner, base: str, people: People, config: Config) -> list[Phase]:
     """Submit, then approve every action submitted (each approval executes it)."""
     created: list[str] = []
-    common = {"workers": workers, "pids": pids, "seconds": config.phase_seconds}
-    common |= {"concurrency": config.concurrency}
-    async with client_session(config.concurrency) as http:
-        submit = workloads.submit(base, people.maker_tokens, f"W{workers}", created)
-        submitted = await measure(http, submit, workload="submit", ok={201}, count=config.writes, **common)
-        say(f"  submit: {submitted.per_second} req/s, p95 {submitted.p95_ms} ms")
-        approve = workloads.approve(base, people.checker_tokens, created)
-        approved = await measure(http, approve, workload="approve", ok={200}, count=len(created), **common)
-        say(f"  approve: {approved.per_second} req/s, p95 {approved.p95_ms} ms")
+    submit = workloads.submit(base, people.maker_tokens, f"W{runner.workers}", created)
+    submitted = await runner.measure("submit", submit, ok={201}, count=config.writes)
+    say(f"  submit: {submitted.per_second} req/s, p95 {submitted.p95_ms} ms")
+    approve = workloads.approve(base, people.checker_tokens, created)
+    approved = await runner.measure("approve", approve, ok={200}, count=len(created))
+    say(f"  approve: {approved.per_second} req/s, p95 {approved.p95_ms} ms")
     return [submitted, approved]
 
 
 async def read_phases(
-    base: str, target: Target, people: People, config: Config, workers: int, pids: Pids
+    runner: PhaseRunner, base: str, target: Target, people: People, config: Config
 ) -> list[Phase]:
     """List (API) and queue page (HTML) at each table size, the table pre-filled with pending actions."""
     sessions = [await sign_in(base, username, PASSWORD) for username in people.checker_usernames]
-    common = {"workers": workers, "pids": pids, "seconds": config.phase_seconds, "ok": {200}}
-    common |= {"concurrency": config.concurrency, "count": config.reads}
+    listing = workloads.list_pending(base, people.checker_tokens[0], config.list_pages)
+    queue = workloads.queue_page(base, sessions, config.list_pages)
     phases = []
+    for size in config.sizes:
+        started = time.perf_counter()
+        added = await fill_pending(target.url, size, people.maker_ids[0])
+        say(f"  pre-filled {added} pending actions in {time.perf_counter() - started:.1f} s")
+        for workload, call in (("list", listing), ("queue", queue)):
+            phase = await runner.measure(workload, call, ok={200}, count=config.reads, size=size)
+            say(f"  {workload} at {size}: {phase.per_second} req/s, p95 {phase.p95_ms} ms")
+            phases.append(phase)
+    return phases
+
+
+async def load(
+    base: str, app_pid: int, target: Target, people: People, config: Config, workers: int, reads: bool
+) -> list[Phase]:
+    pids = Pids(app=app_pid, database=await database_pid(target.url))
     async with client_session(config.concurrency) as http:
-        for size in config.sizes:
-            started = time.perf_counter()
-            added = await fill_pending(target.url, size, people.maker_ids[0])
-            say(f"  pre-filled {added} pending actions in {time.perf_counter() - started:.1f} s")
-            listing = workloads.list_pending(base, people.checker_tokens[0], config.list_pages)
-            queue = workloads.queue_page(base, sessions, config.list_pages)
-            for workload, call in (("list", listing), ("queue", queue)):
-                phase = await measure(http, call, workload=workload, size=size, **common)
-                say(f"  {workload} at {size}: {phase.per_second} req/s, p95 {phase.p95_ms} ms")
-                phases.append(phase)
+        runner = PhaseRunner(http, workers, pids, config.concurrency, config.phase_seconds)
+        phases = await write_phases(runner, base, people, config)
+        if reads:
+            phases += await read_phases(runner, base, target, people, config)
     return phases
 
 
 def server_run(target: Target, people: People, config: Config, workers: int, reads: bool) -> list[Phase]:
     say(f"serve --workers {workers}")
     with serving(target.env, workers, LOGS / f"serve-{workers}-workers.log") as (base, app_pid):
-        pids = Pids(app=app_pid, database=run_async(database_pid(target.url)))
-        phases = run_async(write_phases(base, people, config, workers, pids))
-        if reads:
-            phases += run_async(read_phases(base, target, people, config, workers, pids))
-    return phases
+        return run_async(load(base, app_pid, target, people, config, workers, reads))
 
 
 def final_checks(target: Target, phases: list[Phase]) -> list[Check]:
