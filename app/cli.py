@@ -1,5 +1,6 @@
 """The `maker-checker` command: serve, migrate, and the operator's break-glass tools."""
 
+import os
 import secrets
 import signal
 import sys
@@ -74,8 +75,13 @@ def migrate() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default: HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: PORT or 8000).")
-@click.option("--workers", type=int, default=1, show_default=True, help="Number of app processes.")
-def serve(host: str | None, port: int | None, workers: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of app processes (default: the number of CPU cores).",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Migrate, then serve HTTP."""
     import uvicorn
 
@@ -89,7 +95,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers,
+        workers=workers or os.cpu_count() or 1,
         proxy_headers=True,
         log_level="info",
         # event streams end on the stop signal (app/web/stopping.py); nothing else may hold the stop longer

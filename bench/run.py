@@ -1,176 +1,145 @@
-"""Benchmarks: submit, approve and list throughput against a real server process and PostgreSQL.
+"""`make bench`: the app under load at concurrency 32, against pgbench's ceiling on the same PostgreSQL.
 
-Run with `make bench`. Uses DATABASE_URL's server when set, else an embedded PostgreSQL under
-.data/bench; creates a scratch database, starts `uvicorn` on a free loopback port, and prints
-requests per second and latency percentiles. Every loop is bounded in count.
+Starts a fresh database (an embedded server in a temporary DATA_DIR, or a scratch database on
+DATABASE_URL's server), measures pgbench alone, then runs `maker-checker serve` with 1 worker
+(submit and approve, for information) and with BENCH_WORKERS (default 2: submit, approve, then
+list and queue page at each table size). Ends with SQL checks and `verify-audit`, prints one
+table and writes bench/results.json and bench/results.png. BENCH_QUICK=1 runs in about a minute.
 """
 
 import asyncio
-import json
-import os
-import socket
-import statistics
 import subprocess
-import sys
 import time
-import uuid
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
-import httpx
+import asyncpg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench import workloads
+from bench.checks import Check, sql_checks, verify_audit
+from bench.config import Config
+from bench.database import PASSWORD, People, Target, create_people, fresh_database
+from bench.load import client_session, sign_in
+from bench.measure import Phase, PhaseRunner, Pids
+from bench.pgbench import Ceiling, run_pgbench
+from bench.prefill import fill_pending
+from bench.report import write_results
+from bench.server import SCRIPT, postmaster_of, serving, tree_cpu
 
-from app.db import Database, ensure_database, plain_dsn, start_embedded_postgres  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from tests.conftest import migrate  # noqa: E402
-from tests.factories import make_actor  # noqa: E402
-
-ACTIONS = int(os.environ.get("BENCH_ACTIONS", "400"))
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
-LIST_REQUESTS = int(os.environ.get("BENCH_LIST_REQUESTS", "300"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+HERE = Path(__file__).resolve().parent
+LOGS = HERE / "results"  # git-ignored: the servers' logs
+T = TypeVar("T")
 
 
-def database() -> str:
-    if os.environ.get("DATABASE_URL"):
-        server = plain_dsn(os.environ["DATABASE_URL"])
-    else:
-        server = start_embedded_postgres(Settings(database_url=None, data_dir=ROOT / ".data" / "bench"))
-    url = ensure_database(server, f"mc_bench_{uuid.uuid4().hex[:8]}")
-    migrate(url)
-    return url
-
-
-async def actors(url: str) -> tuple[str, list[str]]:
-    db = Database.connect(url, pool_size=2)
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
-        maker = await make_actor(db, "maker")
-        checkers = [await make_actor(db, "checker") for _ in range(CONCURRENCY)]
+        import uvloop  # the load generator's own CPU per request is lower on it
+
+        return uvloop.run(coroutine)
+    except ImportError:
+        return asyncio.run(coroutine)
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+async def database_pid(url: str) -> int | None:
+    conn = await asyncpg.connect(url)
+    try:
+        return postmaster_of(await conn.fetchval("SELECT pg_backend_pid()"))
     finally:
-        await db.dispose()
-    return maker.token, [c.token for c in checkers]
+        await conn.close()
 
 
-def summary(name: str, latencies: list[float], elapsed: float, statuses: dict[int, int]) -> dict[str, object]:
-    ordered = sorted(latencies)
-    return {
-        "name": name,
-        "requests": len(latencies),
-        "per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 1),
-        "statuses": statuses,
-    }
+def measure_ceiling(target: Target, config: Config, db_pid: int | None) -> tuple[Ceiling, float | None]:
+    """pgbench alone, and PostgreSQL's CPU time per transaction meanwhile."""
+    before = tree_cpu(db_pid)
+    ceiling = run_pgbench(target.url, clients=config.concurrency, seconds=config.pgbench_seconds)
+    spent = tree_cpu(db_pid) - before
+    return ceiling, round(spent * 1000 / ceiling.transactions, 3) if db_pid else None
 
 
-async def run_batch(
-    name: str, calls: list, concurrency: int
-) -> tuple[dict[str, object], list[httpx.Response]]:
-    gate = asyncio.Semaphore(concurrency)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-
-    async def one(call) -> httpx.Response:  # type: ignore[no-untyped-def]
-        async with gate:
-            started = time.perf_counter()
-            response = await call()
-            latencies.append(time.perf_counter() - started)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            return response
-
-    started = time.perf_counter()
-    responses = await asyncio.gather(*(one(call) for call in calls))
-    return summary(name, latencies, time.perf_counter() - started, statuses), list(responses)
+async def warm_up(runner: PhaseRunner, base: str, people: People) -> None:
+    """Unmeasured reads first, so that the phases do not pay for workers' first connections and imports."""
+    listing = workloads.list_pending(base, people.checker_tokens[0], (1,))
+    await runner.measure("warm-up", listing, ok={200}, count=4 * runner.concurrency)
 
 
-async def benchmark(base: str, maker: str, checkers: list[str]) -> list[dict[str, object]]:
-    results = []
-    async with httpx.AsyncClient(
-        base_url=base, timeout=30, limits=httpx.Limits(max_connections=64)
-    ) as client:
+async def write_phases(runner: PhaseRunner, base: str, people: People, config: Config) -> list[Phase]:
+    """Submit, then approve every action submitted (each approval executes it)."""
+    created: list[str] = []
+    submit = workloads.submit(base, people.maker_tokens, f"W{runner.workers}", created)
+    submitted = await runner.measure("submit", submit, ok={201}, count=config.writes)
+    say(f"  submit: {submitted.per_second} req/s, p95 {submitted.p95_ms} ms")
+    approve = workloads.approve(base, people.checker_tokens, created)
+    approved = await runner.measure("approve", approve, ok={200}, count=len(created))
+    say(f"  approve: {approved.per_second} req/s, p95 {approved.p95_ms} ms")
+    return [submitted, approved]
 
-        def submit(i: int):  # type: ignore[no-untyped-def]
-            payload = {
-                "code": f"B{i:05d}{uuid.uuid4().hex[:4].upper()}",
-                "name": "Bench",
-                "discountType": "fixed",
-                "discountValue": "5",
-                "startDate": "2027-01-01",
-                "endDate": "2027-02-01",
-            }
-            body = {"actionType": "create_promotion", "payload": payload}
-            return lambda: client.post(
-                "/api/workflow/actions", json=body, headers={"Authorization": f"Bearer {maker}"}
-            )
 
-        result, responses = await run_batch("submit", [submit(i) for i in range(ACTIONS)], CONCURRENCY)
-        results.append(result)
-        ids = [r.json()["data"]["id"] for r in responses if r.status_code == 201]
+async def read_phases(
+    runner: PhaseRunner, base: str, target: Target, people: People, config: Config
+) -> list[Phase]:
+    """List (API) and queue page (HTML) at each table size, the table pre-filled with pending actions."""
+    sessions = [await sign_in(base, username, PASSWORD) for username in people.checker_usernames]
+    listing = workloads.list_pending(base, people.checker_tokens[0], config.list_pages)
+    queue = workloads.queue_page(base, sessions, config.list_pages)
+    phases = []
+    for size in config.sizes:
+        started = time.perf_counter()
+        added = await fill_pending(target.url, size, people.maker_ids[0])
+        say(f"  pre-filled {added} pending actions in {time.perf_counter() - started:.1f} s")
+        for workload, call in (("list", listing), ("queue", queue)):
+            phase = await runner.measure(workload, call, ok={200}, count=config.reads, size=size)
+            say(f"  {workload} at {size}: {phase.per_second} req/s, p95 {phase.p95_ms} ms")
+            phases.append(phase)
+    return phases
 
-        def approve(i: int, action_id: str):  # type: ignore[no-untyped-def]
-            headers = {"Authorization": f"Bearer {checkers[i % len(checkers)]}"}
-            return lambda: client.post(
-                f"/api/workflow/actions/{action_id}/review", json={"status": "approved"}, headers=headers
-            )
 
-        result, _ = await run_batch(
-            "approve+execute", [approve(i, a) for i, a in enumerate(ids)], CONCURRENCY
-        )
-        results.append(result)
+async def load(
+    base: str, app_pid: int, target: Target, people: People, config: Config, workers: int, reads: bool
+) -> list[Phase]:
+    pids = Pids(app=app_pid, database=await database_pid(target.url))
+    async with client_session(config.concurrency) as http:
+        runner = PhaseRunner(http, workers, pids, config.concurrency, config.phase_seconds)
+        await warm_up(runner, base, people)
+        phases = await write_phases(runner, base, people, config)
+        if reads:
+            phases += await read_phases(runner, base, target, people, config)
+    return phases
 
-        listing = lambda: client.get(  # noqa: E731
-            "/api/workflow/actions?status=approved&limit=50&page=2",
-            headers={"Authorization": f"Bearer {maker}"},
-        )
-        result, _ = await run_batch("list (limit 50)", [listing] * LIST_REQUESTS, CONCURRENCY)
-        results.append(result)
 
-        race_target = (await submit(ACTIONS + 1)()).json()["data"]["id"]
-        result, _ = await run_batch(
-            "race: concurrent approvals of one action",
-            [approve(i, race_target) for i in range(len(checkers))],
-            len(checkers),
-        )
-        results.append(result)
-    return results
+def server_run(target: Target, people: People, config: Config, workers: int, reads: bool) -> list[Phase]:
+    say(f"serve --workers {workers}")
+    with serving(target.env, workers, LOGS / f"serve-{workers}-workers.log") as (base, app_pid):
+        return run_async(load(base, app_pid, target, people, config, workers, reads))
+
+
+def final_checks(target: Target, phases: list[Phase]) -> list[Check]:
+    approvals = sum(p.statuses.get("200", 0) for p in phases if p.workload == "approve")
+    return [*run_async(sql_checks(target.url, approvals)), verify_audit(target.env, SCRIPT)]
 
 
 def main() -> None:
-    url = database()
-    maker, checkers = asyncio.run(actors(url))
-    port = free_port()
-    env = os.environ | {"DATABASE_URL": url, "SECRET_KEY": "bench"}
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)]
-    command += ["--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        results = asyncio.run(benchmark(f"http://127.0.0.1:{port}", maker, checkers))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    print(f"{'benchmark':<44}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}  statuses")
-    for r in results:
-        figures = f"{r['requests']:>9}{r['per_second']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}"
-        print(f"{r['name']:<44}{figures}  {r['statuses']}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps({"workers": WORKERS, "results": results}, indent=2))
+    config = Config.from_env()
+    started = time.time()
+    with fresh_database() as target:
+        say(f"database ready; migrating ({'quick run' if config.quick else 'full run'})")
+        subprocess.run([SCRIPT, "migrate"], env=target.env, check=True, capture_output=True)
+        people = run_async(create_people(target.url, config.checkers))
+        db_pid = run_async(database_pid(target.url))
+        say(f"pgbench, {config.concurrency} clients, {config.pgbench_seconds} s, alone")
+        ceiling, ceiling_cpu = measure_ceiling(target, config, db_pid)
+        say(f"  ceiling: {ceiling.tps:.0f} TPS")
+        phases = server_run(target, people, config, 1, reads=False)
+        phases += server_run(target, people, config, config.workers, reads=True)
+        say("checking: every approval executed once, and the audit chain")
+        checks = final_checks(target, phases)
+    write_results(config, ceiling, ceiling_cpu, phases, checks, seconds=time.time() - started)
+    if not all(check.ok for check in checks):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
 """Operator commands around a user's and the server's life: disable-user, demo in production, serve's stop."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from sqlmodel import select
 
@@ -51,26 +54,45 @@ def test_demo_refuses_in_production(database_url):
     assert b"APP_ENV is production" in result.stderr
 
 
-def test_serve_with_the_embedded_database_stops_it_on_sigterm(tmp_path):
+def _answers_health(port: int, timeout: float = 60.0) -> bool:
+    """With several workers, uvicorn says it is running before the workers accept: poll, bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return False
+
+
+def test_serve_with_the_embedded_database_stops_it_and_its_workers_on_sigterm(tmp_path):
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"DATA_DIR": str(data_dir)}
     port = free_port()
     server = subprocess.Popen(
-        [str(SCRIPT), "serve", "--port", str(port)],
+        [str(SCRIPT), "serve", "--port", str(port), "--workers", "2"],
         env=env,
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    workers: list[psutil.Process] = []
     try:
         wait_until_serving(server)
-        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        assert _answers_health(port)
+        workers = [p for p in psutil.Process(server.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2
         postmaster = data_dir / "pgdata" / "postmaster.pid"
         assert postmaster.exists()
 
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == []
     finally:
         if server.poll() is None:
             server.kill()
+        for worker in workers:  # none left when the test passes; no orphans when it fails
+            with contextlib.suppress(psutil.Error):
+                worker.kill()
     assert not postmaster.exists()  # PostgreSQL shut down cleanly with the app
