@@ -248,7 +248,10 @@ async def decided_in_hand(
     actions = (
         await session.exec(
             select(WorkflowAction).where(
-                col(WorkflowAction.id).in_(action_ids), WorkflowAction.status != ActionStatus.PENDING.value
+                col(WorkflowAction.id).in_(action_ids),
+                WorkflowAction.status != ActionStatus.PENDING.value,
+                # the viewer's own decision is shown by its answer; only someone else's needs a note
+                col(WorkflowAction.checker_id).is_distinct_from(viewer.id),
             )
         )
     ).all()

@@ -35,7 +35,7 @@ def _serve(database_url: str, port: int, workers: int) -> "subprocess.Popen[byte
     )
 
 
-def _wait_until_healthy(port: int, timeout: float = 30.0) -> None:
+def _wait_until_healthy(port: int, timeout: float = 60.0) -> None:
     """With several workers uvicorn reports the port before a worker listens on it."""
     deadline = time.monotonic() + timeout
     while True:
