@@ -63,7 +63,7 @@
 
   // After a submission's answer is swapped in, focus goes to the first invalid field of the request's
   // own target, else to what the answer marks with data-focus-after-swap (a decision's outcome, a
-  // request's confirmation). Marks under [data-refresh-on-reconnect] come last: background refreshes
+  // request's confirmation). Marks in the live queue's rows (#queue-rows) come last: background refreshes
   // replace that content (a decided row leaves the queue), so the lasting decision note is preferred.
   // Background refreshes themselves never move focus: only answers to a submit do.
   const settled = new WeakMap();
@@ -79,7 +79,7 @@
         Array.from(root.querySelectorAll("[data-focus-after-swap]")),
       ),
     ).filter((elt) => elt.isConnected);
-    const lasting = marked.filter((elt) => !elt.closest("[data-refresh-on-reconnect]"));
+    const lasting = marked.filter((elt) => !elt.closest("#queue-rows"));
     const goal = lasting[0] || marked[0];
     if (goal) goal.focus();
   }
