@@ -26,16 +26,3 @@ def test_app_web_imports_no_domain_module():
         if module.startswith(DOMAIN)
     }
     assert offending == set()
-
-
-import pytest  # noqa: E402
-
-
-@pytest.mark.anyio
-async def test_templates_still_get_the_action_types_and_statuses(client):
-    from app.actions import REGISTRY
-    from app.models import ActionStatus
-
-    globals_ = client.app.template_engine.engine.globals
-    assert globals_["action_types"] is REGISTRY
-    assert globals_["statuses"] == list(ActionStatus)
