@@ -19,17 +19,21 @@ def free_port() -> int:
 
 
 def wait_until_serving(process: "subprocess.Popen[bytes]", timeout: float = 60.0) -> bytes:
-    """Read a server's output until uvicorn says it serves; the output so far. Bounded by timeout."""
+    """Read a server's output until uvicorn says it serves; the output so far. Bounded by timeout.
+
+    Reads the pipe's file descriptor directly: select() cannot see lines already taken into a
+    buffered reader, so two lines arriving together would leave the second unseen until the timeout.
+    """
     assert process.stdout is not None
-    output, deadline, seen = process.stdout, time.monotonic() + timeout, b""
+    fd, deadline, seen = process.stdout.fileno(), time.monotonic() + timeout, b""
     while b"Uvicorn running on" not in seen:
-        ready, _, _ = select.select([output], [], [], max(deadline - time.monotonic(), 0))
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
         if not ready:
             raise TimeoutError(f"the server did not start: {seen.decode()[-2000:]}")
-        line = output.readline()
-        if not line:
+        chunk = os.read(fd, 65536)
+        if not chunk:
             raise RuntimeError(f"the server exited: {seen.decode()[-2000:]}")
-        seen += line
+        seen += chunk
     return seen
 
 
