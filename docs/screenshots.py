@@ -1,0 +1,116 @@
+"""Screenshots for the README: a fresh server with demo users and a few requests, seen in Chromium.
+
+Run with `.venv/bin/python docs/screenshots.py` (needs Debian's chromium). It starts
+`maker-checker serve` on a free loopback port with an embedded database in a temporary DATA_DIR,
+and writes docs/queue.png, docs/queue-phone.png and docs/detail.png.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.servers import free_port, wait_until_serving  # noqa: E402
+
+BIN = Path(sys.executable).parent
+REQUESTS = [
+    ("create_user", {"email": "jane@example.com", "username": "jane", "fullName": "Jane Doe"}),
+    (
+        "create_promotion",
+        {
+            "code": "SPRING10",
+            "name": "Spring sale",
+            "discountType": "percentage",
+            "discountValue": "10",
+            "startDate": "2027-03-01T09:00:00+01:00",
+            "endDate": "2027-03-31T23:59:00+02:00",
+        },
+    ),
+    ("create_user", {"email": "omar@example.com", "username": "omar", "fullName": "Omar Haddad"}),
+]
+
+
+def _passwords(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s+([a-z0-9]+)\s+(\S+)\s+roles:", output, flags=re.M))
+
+
+def _submit_requests(base: str, env: dict[str, str]) -> list[str]:
+    token = (
+        subprocess.run(
+            [str(BIN / "maker-checker"), "create-token", "maker"], env=env, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    ids = []
+    for action_type, payload in REQUESTS:
+        response = httpx.post(
+            f"{base}/api/workflow/actions",
+            json={"actionType": action_type, "payload": payload},
+            headers=headers,
+        )
+        response.raise_for_status()
+        ids.append(response.json()["data"]["id"])
+    return ids
+
+
+def _log_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/queue.*"))
+
+
+def main() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="mc-shots-"))
+    port = free_port()
+    env = os.environ | {"DATA_DIR": str(data_dir), "PORT": str(port), "APP_ENV": "development"}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(
+        [str(BIN / "maker-checker"), "serve", "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        output = wait_until_serving(server, timeout=120).decode()
+        base = f"http://127.0.0.1:{port}"
+        passwords = _passwords(output)
+        ids = _submit_requests(base, env)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            _log_in(page, base, "checker", passwords["checker"])
+            page.locator("#live-state[data-state=open]").wait_for(timeout=10_000)
+            page.screenshot(path=str(ROOT / "docs" / "queue.png"))
+            page.goto(f"{base}/actions/{ids[1]}")
+            page.screenshot(path=str(ROOT / "docs" / "detail.png"), full_page=True)
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            _log_in(phone, base, "checker2", passwords["checker2"])
+            phone.screenshot(path=str(ROOT / "docs" / "queue-phone.png"))
+            browser.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
