@@ -30,7 +30,7 @@ _COLUMNS = {
 }
 
 
-def _template() -> tuple[str, str]:
+async def _template() -> tuple[str, str]:
     """A stored payload (code to be replaced) and its summary, as a submission would store them."""
     payload = CREATE_PROMOTION.parse(
         {
@@ -43,7 +43,9 @@ def _template() -> tuple[str, str]:
             "endDate": "2027-03-31",
         }
     )
-    return json.dumps(payload.to_json()), CREATE_PROMOTION.summarize(payload)
+    # a promotion's summary reads no current data: it needs no session
+    summary = await CREATE_PROMOTION.summarize(None, payload)  # type: ignore[arg-type]
+    return json.dumps(payload.to_json()), summary
 
 
 async def _insert_statement(conn: asyncpg.Connection) -> str:
@@ -75,7 +77,7 @@ async def fill_pending(url: str, target: int, maker_id: str) -> int:
         first = await conn.fetchval(
             "SELECT count(*) FROM workflow_actions WHERE payload->>'code' LIKE 'PREFILL-%'"
         )
-        payload, summary = _template()
+        payload, summary = await _template()
         statement = await _insert_statement(conn)
         await conn.execute(statement, first + 1, first + missing, payload, maker_id, summary)
         await conn.execute("VACUUM ANALYZE workflow_actions")
