@@ -3,17 +3,19 @@
 import hashlib
 import secrets
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import DriverStatement, autocommit_driver
 from app.models import ApiToken, User
 
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
-_USER_FOR_TOKEN = (
+_USER_FOR_TOKEN = DriverStatement.of(
     core_select(_USERS)
     .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
-    .where(_TOKENS.c.revoked_at.is_(None), _USERS.c.is_active)
+    .where(_TOKENS.c.revoked_at.is_(None), _USERS.c.is_active, _TOKENS.c.token_hash == bindparam("digest"))
 )
 
 TOKEN_PREFIX = "mc_"
@@ -32,6 +34,6 @@ async def issue_api_token(*, session: AsyncSession, user: User, name: str) -> st
 
 
 async def user_for_token(*, connection: AsyncConnection, token: str) -> User | None:
-    """The active user owning this unrevoked token, or None: one indexed SELECT, no ORM session."""
-    found = (await connection.execute(_USER_FOR_TOKEN.where(_TOKENS.c.token_hash == digest(token)))).first()
-    return User.model_validate(found._mapping) if found else None
+    """The active user owning this unrevoked token, or None: one indexed SELECT, prepared, no ORM session."""
+    found = await _USER_FOR_TOKEN.fetchrow(await autocommit_driver(connection), digest=digest(token))
+    return User.model_validate(dict(found)) if found else None

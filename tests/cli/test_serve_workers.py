@@ -17,7 +17,7 @@ def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setattr(app.cli, "run_migrations", lambda: None)
-    monkeypatch.setattr(app.cli, "_create_demo_users_when_empty", lambda: None)
+    monkeypatch.setattr(app.cli, "_announce_an_empty_database", lambda settings: None)
     monkeypatch.setattr(app.cli.signal, "signal", lambda *args: None)
     return calls
 
