@@ -84,3 +84,16 @@ async def test_bearer_requests_skip_the_browser_session(client, maker):
     assert response.status_code == 200
     assert "set-cookie" not in response.headers
     assert not [sql for sql in seen if "sessions" in sql], seen
+
+
+async def test_a_list_reads_without_begin_and_commit_while_a_submission_is_one_transaction(client, maker):
+    with statements(client) as seen:
+        listed = await client.get("/api/workflow/actions", headers=maker.headers)
+    assert listed.status_code == 200
+    assert not [sql for sql in seen if sql.startswith(("BEGIN", "COMMIT"))], seen
+    with statements(client) as seen:
+        await submit(client, maker, "create_promotion", promotion_payload())
+    assert [sql.split()[0].rstrip(";") for sql in seen if sql.startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN",
+        "COMMIT",
+    ]
