@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import uuid
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
@@ -16,6 +17,10 @@ _USER_FOR_TOKEN = DriverStatement.of(
     core_select(_USERS)
     .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
     .where(_TOKENS.c.revoked_at.is_(None), _USERS.c.is_active, _TOKENS.c.token_hash == bindparam("digest"))
+)
+
+_ACTIVE_USER = DriverStatement.of(
+    core_select(_USERS).where(_USERS.c.id == bindparam("user_id"), _USERS.c.is_active)
 )
 
 TOKEN_PREFIX = "mc_"
@@ -36,4 +41,10 @@ async def issue_api_token(*, session: AsyncSession, user: User, name: str) -> st
 async def user_for_token(*, connection: AsyncConnection, token: str) -> User | None:
     """The active user owning this unrevoked token, or None: one indexed SELECT, prepared, no ORM session."""
     found = await _USER_FOR_TOKEN.fetchrow(await autocommit_driver(connection), digest=digest(token))
+    return User.model_validate(dict(found)) if found else None
+
+
+async def active_user(*, connection: AsyncConnection, user_id: uuid.UUID) -> User | None:
+    """The user with this id if active (a browser session's user): one prepared SELECT, no ORM session."""
+    found = await _ACTIVE_USER.fetchrow(await autocommit_driver(connection), user_id=user_id)
     return User.model_validate(dict(found)) if found else None

@@ -14,8 +14,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, tuple_
+from sqlalchemy import UUID, ColumnElement, Integer, Select, bindparam, func, tuple_
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,6 +35,12 @@ from app.models import (
 )
 
 ACTIONS = WorkflowAction.__table__
+USERS = User.__table__
+_USERNAMES = DriverStatement.of(
+    core_select(USERS.c.id, USERS.c.username).where(
+        USERS.c.id == func.any(bindparam("ids", type_=ARRAY(UUID)))
+    )
+)
 COUNTS = WorkflowActionCount.__table__
 MAKER_COUNTS = WorkflowMakerCount.__table__
 
@@ -279,8 +286,8 @@ def _view(action: Any, maker_name: str, viewer: User | None) -> ActionView:
 async def _usernames(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
-    rows = await session.exec(select(User.id, User.username).where(col(User.id).in_(ids)))
-    return dict(rows.all())
+    connection = await driver_connection(session)
+    return dict(await _USERNAMES.fetch(connection, ids=list(ids)))
 
 
 async def views_of(session: AsyncSession, actions: Sequence[Any], viewer: User | None) -> list[ActionView]:
