@@ -24,9 +24,10 @@ from datetime import UTC
 from typing import Any
 
 import asyncpg
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, insert, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import DriverStatement, driver_connection
 from app.models import AuditEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,12 @@ _SEAL_BATCH_KEY = 0x4D43_4142
 _START = (-1, 0)  # before every (xact_id, id) position
 DEFAULT_BATCH = 1000
 
+_EVENTS = AuditEvent.__table__
+_INSERT_EVENT = DriverStatement.of(
+    insert(_EVENTS)
+    .values({c: bindparam(c) for c in ("occurred_at", "event_type", "actor_id", "action_id", "details")})
+    .returning(_EVENTS.c.id)
+)
 _EVENT_COLUMNS = "id, xact_id, occurred_at, event_type, actor_id, action_id, details::text AS details"
 
 
@@ -49,20 +56,20 @@ async def record_event(
     action_id: uuid.UUID | None = None,
     details: dict[str, Any] | None = None,
 ) -> int:
-    """Append one event inside the caller's transaction (one INSERT); returns its id."""
-    statement = (
-        insert(AuditEvent)
-        .values(
-            occurred_at=utcnow(),
-            event_type=event_type,
-            actor_id=actor_id,
-            action_id=action_id,
-            details=json.loads(json.dumps(details or {}, default=str)),
-        )
-        .returning(AuditEvent.id)  # type: ignore[arg-type]
+    """Append one event inside the caller's transaction (one prepared INSERT); returns its id.
+
+    A pending ORM change is flushed first (see app.db.driver_connection), so that an action or
+    user the event names exists by then.
+    """
+    connection = await driver_connection(session)
+    return await _INSERT_EVENT.fetchval(
+        connection,
+        occurred_at=utcnow(),
+        event_type=event_type,
+        actor_id=actor_id,
+        action_id=action_id,
+        details=json.dumps(details or {}, default=str),
     )
-    # an ORM-enabled insert: it autoflushes first, so a pending action it refers to exists
-    return (await session.exec(statement)).scalar_one()
 
 
 def canonical_event(row: Mapping[str, Any]) -> str:

@@ -1,16 +1,21 @@
 """Database connection: URL resolution, the embedded server, engine and request transactions."""
 
+import json
 import logging
 import os
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
+import asyncpg
+import msgspec
 from litestar import Request
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Executable
 from sqlalchemy import exists as sql_exists
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -140,21 +145,100 @@ class Database:
     def connect(cls, url: str, *, pool_size: int = 10) -> "Database":
         # no pre-ping: it would cost a round trip per checkout; a connection found dead fails one
         # request and is dropped from the pool (SQLAlchemy invalidates it on the disconnect error)
-        engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=20)
+        engine = create_async_engine(
+            sqlalchemy_url(url), pool_size=pool_size, max_overflow=20, json_deserializer=_decode_json
+        )
         sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         return cls(url=plain_dsn(url), engine=engine, sessions=sessions)
 
     def autocommit(self) -> AsyncConnection:
         """A pooled connection outside any transaction (no BEGIN and ROLLBACK round trips), for
         single reads such as authentication."""
-        return self._autocommit_engine.connect()
+        return self.autocommit_engine.connect()
 
     @cached_property
-    def _autocommit_engine(self) -> AsyncEngine:
+    def autocommit_engine(self) -> AsyncEngine:
         return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _decode_json(text: str) -> Any:
+    """jsonb values as Python objects: msgspec's decoder, several times faster than json.loads on
+    the lists' payloads; json.loads for what msgspec refuses (numbers beyond a double's range)."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
+_DIALECT = asyncpg_dialect()
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A Core statement compiled once to asyncpg's SQL ($1, $2...), run on the driver's connection.
+
+    For the hot paths: the table definitions stay the schema's one source, while a request pays
+    neither SQLAlchemy's statement building, cache-key computation and result processing nor the
+    ORM's. asyncpg prepares it once per connection. Values follow the driver's rules: a jsonb
+    value is given as JSON text (the codec SQLAlchemy installs on each connection); rows come
+    back as asyncpg Records.
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    constants: dict[str, Any]
+
+    @classmethod
+    def of(cls, statement: Executable) -> "DriverStatement":
+        compiled = statement.compile(dialect=_DIALECT)
+        return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        """The positional arguments, by bind-parameter name; constants of the statement filled in."""
+        return [values[name] if name in values else self.constants[name] for name in self.names]
+
+    async def fetchrow(self, connection: asyncpg.Connection, **values: Any) -> asyncpg.Record | None:
+        return await connection.fetchrow(self.sql, *self.args(values))
+
+    async def fetch(self, connection: asyncpg.Connection, **values: Any) -> list[asyncpg.Record]:
+        return await connection.fetch(self.sql, *self.args(values))
+
+    async def fetchval(self, connection: asyncpg.Connection, **values: Any) -> Any:
+        return await connection.fetchval(self.sql, *self.args(values))
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session's transaction, the transaction begun.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with the first statement it runs itself; a
+    statement sent straight to the driver must not run before it (it would run outside the
+    transaction), so this begins it when it has not begun yet. A pending ORM change is flushed
+    first, as an ORM statement would autoflush it.
+    """
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted = raw.dbapi_connection
+    if adapted is None:
+        raise RuntimeError("the session's connection is closed")
+    if adapted._transaction is None and adapted.isolation_level != "autocommit":  # type: ignore[attr-defined]
+        await adapted._start_transaction()  # type: ignore[attr-defined]
+    return raw.driver_connection  # type: ignore[return-value]
+
+
+def as_row(record: asyncpg.Record | None) -> Any:
+    """A driver's row with attribute access, as SQLAlchemy rows and ORM objects have (None stays None)."""
+    return None if record is None else SimpleNamespace(**dict(record.items()))
+
+
+async def autocommit_driver(connection: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection of an autocommit connection (Database.autocommit)."""
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]
 
 
 SESSION_QUEUED_MAIL = "mail_queued"
@@ -163,14 +247,22 @@ MAIL_QUEUED = "maker_checker.mail_queued"
 """Set in a request's scope when its committed transaction queued mail: sent after the response."""
 
 
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """The request's transaction: committed when the handler returns, rolled back when it raises.
+
+    GET and HEAD requests read in autocommit mode instead (no transaction to commit).
 
     A CommitThenRaise is committed before it goes on to its exception handler. When what was
     committed queued mail, the request is marked so that the mail goes out after the response.
     """
     db: Database = request.app.state.db
-    async with db.sessions() as session:
+    # a GET only reads (HTTP's safe methods): its statements run without BEGIN and COMMIT, two
+    # round trips saved per page or list; each statement still sees one consistent snapshot
+    bind = db.autocommit_engine if request.method in _READ_ONLY_METHODS else db.engine
+    async with db.sessions(bind=bind) as session:
         await session.begin()
         try:
             yield session

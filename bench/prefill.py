@@ -43,8 +43,9 @@ async def _template() -> tuple[str, str]:
             "endDate": "2027-03-31",
         }
     )
-    # a promotion's summary reads no current data, so it needs no database session
-    return json.dumps(payload.to_json()), await CREATE_PROMOTION.summarize(None, payload)  # type: ignore[arg-type]
+    # a promotion's summary reads no current data: it needs no session
+    summary = await CREATE_PROMOTION.summarize(None, payload)  # type: ignore[arg-type]
+    return json.dumps(payload.to_json()), summary
 
 
 async def _insert_statement(conn: asyncpg.Connection) -> str:

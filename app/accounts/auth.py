@@ -8,10 +8,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import text
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.sessions import ABSOLUTE_TIMEOUT, SESSION_COOKIE
-from app.accounts.tokens import user_for_token
+from app.accounts.tokens import active_user, user_for_token
 from app.db import Database
 from app.models import User
 
@@ -43,8 +42,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             if user is None:
                 raise NotAuthorizedException("Invalid or revoked API token")
             return AuthenticationResult(user=user, auth="token")
-        async with db.sessions() as session:
-            user = await _session_user(session, connection)
+        user = await _session_user(db, connection)
         if user is None:
             raise NotAuthorizedException("Not authenticated")
         return AuthenticationResult(user=user, auth="session")
@@ -58,7 +56,7 @@ async def _end_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.clear_session()
 
 
-async def _session_user(session: AsyncSession, connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
+async def _session_user(db: Database, connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
     if "session" not in connection.scope:
         return None
     data = connection.session or {}
@@ -69,10 +67,11 @@ async def _session_user(session: AsyncSession, connection: ASGIConnection[Any, A
         await _end_session(connection)  # past the absolute limit: log in again, however active
         return None
     try:
-        user = await session.get(User, uuid.UUID(str(user_id)))
+        parsed = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    return user if user is not None and user.is_active else None
+    async with db.autocommit() as conn:
+        return await active_user(connection=conn, user_id=parsed)
 
 
 async def still_signed_in(*, db: Database, user_id: uuid.UUID, session_id: str | None) -> bool:

@@ -54,7 +54,7 @@ class PostgresSessionStore(Store):
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
         seconds = _seconds(expires_in) or int(IDLE_TIMEOUT.total_seconds())
-        async with self.db.engine.begin() as conn:
+        async with self.db.autocommit() as conn:  # one statement: no BEGIN and COMMIT
             await conn.execute(
                 text(
                     "INSERT INTO sessions (id, user_id, data, created_at, expires_at) "
@@ -67,7 +67,7 @@ class PostgresSessionStore(Store):
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         seconds = _seconds(renew_for)
-        async with self.db.engine.begin() as conn:
+        async with self.db.autocommit() as conn:  # one statement: no BEGIN and COMMIT
             if seconds:
                 row = await conn.execute(
                     text(
@@ -84,18 +84,18 @@ class PostgresSessionStore(Store):
         return bytes(data) if data is not None else None
 
     async def delete(self, key: str) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.autocommit() as conn:  # one statement: no BEGIN and COMMIT
             await conn.execute(text("DELETE FROM sessions WHERE id = :id"), {"id": key})
 
     async def delete_all(self) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.autocommit() as conn:  # one statement: no BEGIN and COMMIT
             await conn.execute(text("DELETE FROM sessions"))
 
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.autocommit() as conn:  # one statement: no BEGIN and COMMIT
             row = await conn.execute(
                 text("SELECT extract(epoch FROM expires_at - now())::int FROM sessions WHERE id = :id"),
                 {"id": key},

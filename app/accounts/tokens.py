@@ -2,18 +2,25 @@
 
 import hashlib
 import secrets
+import uuid
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import DriverStatement, autocommit_driver
 from app.models import ApiToken, User
 
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
-_USER_FOR_TOKEN = (
+_USER_FOR_TOKEN = DriverStatement.of(
     core_select(_USERS)
     .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
-    .where(_TOKENS.c.revoked_at.is_(None), _USERS.c.is_active)
+    .where(_TOKENS.c.revoked_at.is_(None), _USERS.c.is_active, _TOKENS.c.token_hash == bindparam("digest"))
+)
+
+_ACTIVE_USER = DriverStatement.of(
+    core_select(_USERS).where(_USERS.c.id == bindparam("user_id"), _USERS.c.is_active)
 )
 
 TOKEN_PREFIX = "mc_"
@@ -32,6 +39,12 @@ async def issue_api_token(*, session: AsyncSession, user: User, name: str) -> st
 
 
 async def user_for_token(*, connection: AsyncConnection, token: str) -> User | None:
-    """The active user owning this unrevoked token, or None: one indexed SELECT, no ORM session."""
-    found = (await connection.execute(_USER_FOR_TOKEN.where(_TOKENS.c.token_hash == digest(token)))).first()
-    return User.model_validate(found._mapping) if found else None
+    """The active user owning this unrevoked token, or None: one indexed SELECT, prepared, no ORM session."""
+    found = await _USER_FOR_TOKEN.fetchrow(await autocommit_driver(connection), digest=digest(token))
+    return User.model_validate(dict(found)) if found else None
+
+
+async def active_user(*, connection: AsyncConnection, user_id: uuid.UUID) -> User | None:
+    """The user with this id if active (a browser session's user): one prepared SELECT, no ORM session."""
+    found = await _ACTIVE_USER.fetchrow(await autocommit_driver(connection), user_id=user_id)
+    return User.model_validate(dict(found)) if found else None

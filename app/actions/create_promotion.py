@@ -6,10 +6,12 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy import exists as sql_exists
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Moment, Payload
-from app.db import exists
+from app.db import DriverStatement, driver_connection
 from app.models import Promotion
 from app.text import Text
 
@@ -83,12 +85,21 @@ def _utc_text(moment: datetime.datetime) -> str:
     return f"{moment.strftime(shape)} UTC"
 
 
+# prepared statements: a submission and an approval each run one of these (app.db.DriverStatement)
+_PROMOTIONS = Promotion.__table__
+_CODE_TAKEN = DriverStatement.of(
+    select(sql_exists().where(_PROMOTIONS.c.code == bindparam("code")))  # type: ignore[arg-type]
+)
+_INSERT = DriverStatement.of(insert(_PROMOTIONS).values({c.name: bindparam(c.name) for c in _PROMOTIONS.c}))
+
+
 async def check_current_data(session: AsyncSession, payload: CreatePromotionPayload) -> FieldErrors:
-    taken = await exists(session, Promotion.code == payload.code)
+    taken = await _CODE_TAKEN.fetchval(await driver_connection(session), code=payload.code)
     return {"code": f"The code {payload.code} is already in use"} if taken else {}
 
 
 async def apply(ctx: ExecutionContext, payload: CreatePromotionPayload) -> dict[str, Any]:
+    # the model gives the defaults (id, flags, times); one prepared INSERT stores it
     promotion = Promotion(
         code=payload.code,
         name=payload.name,
@@ -98,8 +109,7 @@ async def apply(ctx: ExecutionContext, payload: CreatePromotionPayload) -> dict[
         start_date=payload.start_date,
         end_date=payload.end_date,
     )
-    ctx.session.add(promotion)
-    await ctx.session.flush()
+    await _INSERT.fetchval(await driver_connection(ctx.session), **promotion.model_dump())
     return {"promotionId": str(promotion.id), "code": promotion.code}
 
 

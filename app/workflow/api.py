@@ -18,12 +18,10 @@ from app.workflow.inputs import action_filter, parse_action_id, parse_cursor
 from app.workflow.schemas import (
     ActionEnvelope,
     ActionList,
-    ActionOut,
     CreateActionIn,
-    Pagination,
-    ReviewData,
     ReviewEnvelope,
     ReviewIn,
+    action_json,
 )
 
 MAX_PAGE_SIZE = 100
@@ -31,6 +29,12 @@ SUBMIT_EXAMPLES = [
     Example(summary=kind.label, value={"actionType": name, "payload": kind.sample})
     for name, kind in REGISTRY.items()
 ]
+
+
+def _answer(**fields: Any) -> Response[Any]:
+    """The success envelope as a plain dict (see schemas.action_json); the handler's annotation
+    documents its shape, and the route gives the status code (201 for a submission)."""
+    return Response({"success": True, **fields})
 
 
 def _must_be_caller(claimed: uuid.UUID | None, user: User, field: str) -> None:
@@ -48,12 +52,12 @@ class WorkflowApiController(Controller):
         request: Request[User, Any, Any],
         data: Annotated[CreateActionIn, Body(media_type=RequestEncodingType.JSON, examples=SUBMIT_EXAMPLES)],
         db_session: NamedDependency[AsyncSession],
-    ) -> ActionEnvelope:
+    ) -> Response[ActionEnvelope]:
         _must_be_caller(data.makerId, request.user, "makerId")
         action = await service.submit_action(
             session=db_session, maker=request.user, action_type=data.actionType, raw_payload=data.payload
         )
-        return ActionEnvelope(message="Action submitted for review", data=ActionOut.of(action))
+        return _answer(message="Action submitted for review", data=action_json(action))
 
     @get("/", summary="List actions")
     async def list_actions(
@@ -72,7 +76,7 @@ class WorkflowApiController(Controller):
                 description="The nextCursor of the previous page: reads the next page directly, at any depth",
             ),
         ] = None,
-    ) -> ActionList:
+    ) -> Response[ActionList]:
         result = await views.list_actions(
             session=db_session,
             filters=action_filter(status, action_type, maker_id, strict=True),
@@ -80,23 +84,21 @@ class WorkflowApiController(Controller):
             limit=limit,
             after=parse_cursor(cursor),
         )
-        return ActionList(
-            data=[ActionOut.of(row) for row in result.rows],
-            pagination=Pagination(
-                page=result.page,
-                limit=result.limit,
-                total=result.total,
-                totalPages=result.total_pages,
-                nextCursor=result.next_cursor,
-            ),
-        )
+        pagination = {
+            "page": result.page,
+            "limit": result.limit,
+            "total": result.total,
+            "totalPages": result.total_pages,
+            "nextCursor": result.next_cursor,
+        }
+        return _answer(data=[action_json(row) for row in result.rows], pagination=pagination)
 
     @get("/{action_id:str}", summary="Get one action")
     async def get_action(
         self, action_id: FromPath[str], db_session: NamedDependency[AsyncSession]
-    ) -> ActionEnvelope:
+    ) -> Response[ActionEnvelope]:
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
-        return ActionEnvelope(message="Action found", data=ActionOut.of(action))
+        return _answer(message="Action found", data=action_json(action))
 
     @post("/{action_id:str}/review", status_code=200, summary="Approve or reject an action")
     async def review_action(
@@ -114,8 +116,5 @@ class WorkflowApiController(Controller):
             approve=data.status == "approved",
             comment=data.reviewComment,
         )
-        envelope = ReviewEnvelope(
-            message=outcome.message,
-            data=ReviewData(action=ActionOut.of(outcome.action), executionResult=outcome.execution_result),
-        )
-        return Response(envelope)
+        data = {"action": action_json(outcome.action), "executionResult": outcome.execution_result}
+        return _answer(message=outcome.message, data=data)

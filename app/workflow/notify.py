@@ -11,10 +11,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 QUEUE_CHANNEL = "workflow_queue"
 
 
+def queue_message(action_id: uuid.UUID, status: str) -> str:
+    """The payload of the queue's signal: which action changed, and to what."""
+    return json.dumps({"actionId": str(action_id), "status": status})
+
+
 def queue_signal(action_id: uuid.UUID, status: str) -> Any:
     """The pg_notify call as an expression, to ride along in the statement that changes the action."""
-    message = json.dumps({"actionId": str(action_id), "status": status})
-    return func.pg_notify(QUEUE_CHANNEL, message).label("queue_signal")
+    return func.pg_notify(QUEUE_CHANNEL, queue_message(action_id, status)).label("queue_signal")
 
 
 async def notify_queue_changed(*, session: AsyncSession, action_id: uuid.UUID, status: str) -> None:

@@ -1,30 +1,64 @@
 """Write use-cases of the workflow. Callers own the transaction; these functions never commit.
 
-The workflow's own statements are SQLAlchemy Core on the session's connection, each doing as
-much as one statement can (a row with its queue signal; a review with the action's update), so
-a submission or a review costs few round trips and no ORM flush. An action type's `execute`
-still works with the ORM session: it is per-type code, and runs inside the same transaction.
+The workflow's own statements are SQLAlchemy Core compiled once and run as prepared statements
+on the driver's connection inside the session's transaction (app.db.DriverStatement), each doing
+as much as one statement can (a row with its queue signal; a review with the action's update), so
+a submission or a review costs few round trips, no ORM flush and no per-request statement
+building. An action type's `execute` may still use the ORM session: it is per-type code, and runs
+inside the same transaction.
 """
 
+import json
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from asyncpg import IntegrityConstraintViolationError
 from pydantic import ValidationError
-from sqlalchemy import exists, insert, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
 from app.actions.base import ActionRefused, ActionType, ExecutionContext
 from app.audit import record_event
+from app.db import DriverStatement, as_row, driver_connection
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
 from app.models import ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
-from app.workflow.notify import queue_signal
+from app.workflow.notify import QUEUE_CHANNEL, queue_message
 
 ACTIONS = WorkflowAction.__table__
 REVIEWS = ActionReview.__table__
+Row = Any
+"""A row of workflow_actions read by a driver statement (app.db.as_row): attributes as on WorkflowAction."""
+_JSONB_COLUMNS = frozenset(column.name for column in ACTIONS.c if isinstance(column.type, JSONB))
+
+
+def _signal() -> Any:
+    """The queue's pg_notify, riding along in the statement that changes the action."""
+    return func.pg_notify(QUEUE_CHANNEL, bindparam("signal")).label("queue_signal")
+
+
+_INSERT_ACTION = DriverStatement.of(
+    insert(ACTIONS).values({c.name: bindparam(c.name) for c in ACTIONS.c}).returning(*ACTIONS.c, _signal())
+)
+_LOCK_ACTION = DriverStatement.of(
+    select(
+        *ACTIONS.c,
+        exists()
+        .where(REVIEWS.c.action_id == bindparam("id"), REVIEWS.c.reviewer_id == bindparam("reviewer"))
+        .label("already_reviewed"),
+    )
+    .where(ACTIONS.c.id == bindparam("id"))
+    .with_for_update(of=ACTIONS)
+)
+
+
+def _driver_values(values: dict[str, Any]) -> dict[str, Any]:
+    """jsonb values as JSON text, as the driver takes them."""
+    return {k: json.dumps(v) if k in _JSONB_COLUMNS and v is not None else v for k, v in values.items()}
 
 
 @dataclass(frozen=True)
@@ -64,11 +98,11 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     action = WorkflowAction(
         action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id
     )
-    row = await _one(
-        session,
-        insert(ACTIONS)
-        .values(action.model_dump())
-        .returning(*ACTIONS.c, queue_signal(action.id, action.status)),
+    connection = await driver_connection(session)
+    row = as_row(
+        await _INSERT_ACTION.fetchrow(
+            connection, signal=queue_message(action.id, action.status), **_driver_values(action.model_dump())
+        )
     )
     await record_event(
         session=session,
@@ -80,24 +114,13 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     return row
 
 
-async def _one(session: AsyncSession, statement: Any) -> Row[Any]:
-    connection = await session.connection()
-    return (await connection.execute(statement)).one()
-
-
-async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> Row[Any]:
+async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> Row:
     """The action's row, locked until the transaction ends, and whether the reviewer reviewed it."""
-    already = exists().where(REVIEWS.c.action_id == action_id, REVIEWS.c.reviewer_id == reviewer.id)
-    connection = await session.connection()
-    action = (
-        await connection.execute(
-            select(*ACTIONS.c, already.label("already_reviewed"))
-            .where(ACTIONS.c.id == action_id)
-            .with_for_update(of=ACTIONS)
-        )
-    ).first()
-    if action is None:
+    connection = await driver_connection(session)
+    found = await _LOCK_ACTION.fetchrow(connection, id=action_id, reviewer=reviewer.id)
+    if found is None:
         raise NotFound("No action has this id")
+    action = as_row(found)
     if action.maker_id == reviewer.id:
         raise Forbidden("You cannot review an action you made")
     if action.status != ActionStatus.PENDING:
@@ -107,20 +130,46 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
     return action
 
 
-def _review_and_update(
-    action: Row[Any], reviewer: User, decision: str, comment: str | None, **changes: Any
-) -> Any:
-    """One statement: the review row, and the action's update returned with its queue signal."""
-    review = ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision=decision, comment=comment)
-    added = insert(REVIEWS).values(review.model_dump()).cte("added_review")
-    status = changes.get("status", action.status)
-    return (
+@cache
+def _review_statement(changed: tuple[str, ...], count_approval: bool) -> DriverStatement:
+    """The review row's INSERT and the action's UPDATE (`changed` columns set, plus updated_at, and
+    approvals + 1 when counting an approval) in one statement, returned with the queue signal."""
+    review = {c.name: bindparam(f"review_{c.name}") for c in REVIEWS.c}
+    added = insert(REVIEWS).values(review).cte("added_review")
+    values: dict[str, Any] = {name: bindparam(f"set_{name}") for name in (*changed, "updated_at")}
+    if count_approval:
+        values["approvals"] = ACTIONS.c.approvals + 1
+    statement = (
         update(ACTIONS)
-        .where(ACTIONS.c.id == action.id)
-        .values(updated_at=utcnow(), **changes)
-        .returning(*ACTIONS.c, queue_signal(action.id, status))
+        .where(ACTIONS.c.id == bindparam("action_id"))
+        .values(values)
+        .returning(*ACTIONS.c, _signal())
         .add_cte(added)
     )
+    return DriverStatement.of(statement)
+
+
+async def _review_and_update(
+    session: AsyncSession,
+    action: Row,
+    reviewer: User,
+    decision: str,
+    comment: str | None,
+    *,
+    count_approval: bool = False,
+    **changes: Any,
+) -> Row:
+    """One statement: the review row, and the action's update returned with its queue signal."""
+    review = ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision=decision, comment=comment)
+    statement = _review_statement(tuple(sorted(changes)), count_approval)
+    values = {f"set_{k}": v for k, v in _driver_values(changes | {"updated_at": utcnow()}).items()}
+    values |= {f"review_{k}": v for k, v in review.model_dump().items()}
+    status = changes.get("status", action.status)
+    connection = await driver_connection(session)
+    found = await statement.fetchrow(
+        connection, action_id=action.id, signal=queue_message(action.id, status), **values
+    )
+    return as_row(found)
 
 
 async def review_action(
@@ -154,16 +203,14 @@ async def review_action(
     return await _reject(session, action, reviewer, comment)
 
 
-async def _reject(
-    session: AsyncSession, action: Row[Any], reviewer: User, comment: str | None
-) -> ReviewOutcome:
+async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: str | None) -> ReviewOutcome:
     changes = {
         "status": ActionStatus.REJECTED.value,
         "checker_id": reviewer.id,
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
-    rejected = await _one(session, _review_and_update(action, reviewer, "rejected", comment, **changes))
+    rejected = await _review_and_update(session, action, reviewer, "rejected", comment, **changes)
     await record_event(
         session=session,
         event_type="action_rejected",
@@ -174,9 +221,7 @@ async def _reject(
     return ReviewOutcome(action=rejected, message="Action rejected")
 
 
-async def _approve(
-    session: AsyncSession, action: Row[Any], reviewer: User, comment: str | None
-) -> ReviewOutcome:
+async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: str | None) -> ReviewOutcome:
     kind = _known_type(action.action_type)
     ctx = ExecutionContext(
         session=session, action_id=action.id, maker_id=action.maker_id, checker_id=reviewer.id
@@ -185,7 +230,7 @@ async def _approve(
         # a savepoint: a refused execution must leave no review, no count and no partial effect behind
         async with session.begin_nested():
             approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
-    except (ActionRefused, IntegrityError, ValidationError) as exc:
+    except (ActionRefused, IntegrityError, IntegrityConstraintViolationError, ValidationError) as exc:
         await _record_refusal(session, action, reviewer, _reason(exc))
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
     final = approved.status == ActionStatus.APPROVED
@@ -206,9 +251,9 @@ async def _approve(
 
 
 async def _record_approval(
-    ctx: ExecutionContext, kind: ActionType, action: Row[Any], reviewer: User, comment: str | None
-) -> tuple[Row[Any], dict[str, Any] | None]:
-    changes: dict[str, Any] = {"approvals": ACTIONS.c.approvals + 1}
+    ctx: ExecutionContext, kind: ActionType, action: Row, reviewer: User, comment: str | None
+) -> tuple[Row, dict[str, Any] | None]:
+    changes: dict[str, Any] = {}
     result = None
     if action.approvals + 1 >= action.required_approvals:
         result = await kind.execute(ctx, kind.parse(action.payload))
@@ -220,11 +265,13 @@ async def _record_approval(
             "execution_result": result,
             "error": None,
         }
-    approved = await _one(ctx.session, _review_and_update(action, reviewer, "approved", comment, **changes))
+    approved = await _review_and_update(
+        ctx.session, action, reviewer, "approved", comment, count_approval=True, **changes
+    )
     return approved, result
 
 
-async def _record_refusal(session: AsyncSession, action: Row[Any], reviewer: User, reason: str) -> None:
+async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, reason: str) -> None:
     connection = await session.connection()
     await connection.execute(
         update(ACTIONS).where(ACTIONS.c.id == action.id).values(error=reason, updated_at=utcnow())
@@ -241,6 +288,6 @@ async def _record_refusal(session: AsyncSession, action: Row[Any], reviewer: Use
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ActionRefused):
         return exc.message
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, IntegrityError | IntegrityConstraintViolationError):
         return "a conflicting record was created at the same time"
     return "its stored details are no longer valid"

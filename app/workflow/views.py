@@ -11,14 +11,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, tuple_
+from sqlalchemy import UUID, ColumnElement, Integer, Select, bindparam, func, tuple_
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
+from app.db import DriverStatement, as_row, driver_connection
 from app.errors import NotFound
 from app.models import (
     ActionReview,
@@ -32,6 +35,12 @@ from app.models import (
 )
 
 ACTIONS = WorkflowAction.__table__
+USERS = User.__table__
+_USERNAMES = DriverStatement.of(
+    core_select(USERS.c.id, USERS.c.username).where(
+        USERS.c.id == func.any(bindparam("ids", type_=ARRAY(UUID)))
+    )
+)
 COUNTS = WorkflowActionCount.__table__
 MAKER_COUNTS = WorkflowMakerCount.__table__
 
@@ -41,6 +50,11 @@ class ActionFilter:
     status: str | None = None
     action_type: str | None = None
     maker_id: uuid.UUID | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The filters that are set, by column name."""
+        found = {"status": self.status, "action_type": self.action_type, "maker_id": self.maker_id}
+        return {name: value for name, value in found.items() if value}
 
     def conditions(self, table: Any = ACTIONS) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
@@ -92,10 +106,16 @@ class Page:
 
 async def count_actions(session: AsyncSession, filters: ActionFilter) -> int:
     """From the counters: a sum over a few rows per type and status, however many actions exist."""
-    table = MAKER_COUNTS if filters.maker_id else COUNTS
-    statement = core_select(func.coalesce(func.sum(table.c.n), 0)).where(*filters.conditions(table))
-    connection = await session.connection()
-    return int((await connection.execute(statement)).scalar_one())
+    values = filters.values()
+    connection = await driver_connection(session)
+    return int(await _count_statement(tuple(values)).fetchval(connection, **values))
+
+
+@cache
+def _count_statement(keys: tuple[str, ...]) -> DriverStatement:
+    table = MAKER_COUNTS if "maker_id" in keys else COUNTS
+    conditions = [table.c[key] == bindparam(key) for key in keys]
+    return DriverStatement.of(core_select(func.coalesce(func.sum(table.c.n), 0)).where(*conditions))
 
 
 def _order(oldest_first: bool) -> list[Any]:
@@ -111,30 +131,89 @@ def _after(key: Any, oldest_first: bool, *, inclusive: bool = False) -> ColumnEl
     return row <= key if inclusive else row < key
 
 
-def page_statement(
-    filters: ActionFilter, *, limit: int, oldest_first: bool, after: Cursor | None = None, skip: int = 0
-) -> Select[Any]:
-    """The rows of one page: an index range read from a cursor, or from the row `skip` rows in.
+@cache
+def _page_query(keys: tuple[str, ...], oldest_first: bool, start: str) -> Select[Any]:
+    """The rows of one page, with bind parameters: the filters' values by name, `limit`, and by
+    `start`: "cursor" (after_created_at, after_id), "skip" (skip) or "first".
 
     Without a cursor, the skipped rows are stepped over in the index alone (the boundary
     subquery reads only (created_at, id)), never fetched from the table.
     """
-    statement = core_select(ACTIONS).where(*filters.conditions()).order_by(*_order(oldest_first)).limit(limit)
-    if after is not None:
-        key = tuple_(after.created_at, after.id, types=[ACTIONS.c.created_at.type, ACTIONS.c.id.type])
+    conditions = [ACTIONS.c[key] == bindparam(key) for key in keys]
+    statement = (
+        core_select(ACTIONS)
+        .where(*conditions)
+        .order_by(*_order(oldest_first))
+        .limit(bindparam("limit", type_=Integer()))
+    )
+    if start == "cursor":
+        key = tuple_(
+            bindparam("after_created_at", type_=ACTIONS.c.created_at.type),
+            bindparam("after_id", type_=ACTIONS.c.id.type),
+        )
         return statement.where(_after(key, oldest_first))
-    if skip:
+    if start == "skip":
         # a row-valued subquery: PostgreSQL runs it once, first, and starts the index range there
         boundary = (
             core_select(ACTIONS.c.created_at, ACTIONS.c.id)
-            .where(*filters.conditions())
+            .where(*conditions)
             .order_by(*_order(oldest_first))
-            .offset(skip)
+            .offset(bindparam("skip", type_=Integer()))
             .limit(1)
             .scalar_subquery()
         )
         return statement.where(_after(boundary, oldest_first, inclusive=True))
     return statement
+
+
+@cache
+def _page_driver_statement(keys: tuple[str, ...], oldest_first: bool, start: str) -> DriverStatement:
+    return DriverStatement.of(_page_query(keys, oldest_first, start))
+
+
+def _page_values(
+    filters: ActionFilter, *, limit: int, oldest_first: bool, after: Cursor | None, skip: int
+) -> tuple[tuple[str, ...], bool, str, dict[str, Any]]:
+    values: dict[str, Any] = filters.values() | {"limit": limit}
+    keys = tuple(filters.values())
+    if after is not None:
+        return (
+            keys,
+            oldest_first,
+            "cursor",
+            values | {"after_created_at": after.created_at, "after_id": after.id},
+        )
+    if skip:
+        return keys, oldest_first, "skip", values | {"skip": skip}
+    return keys, oldest_first, "first", values
+
+
+def page_statement(
+    filters: ActionFilter, *, limit: int, oldest_first: bool, after: Cursor | None = None, skip: int = 0
+) -> Select[Any]:
+    """The rows of one page as a Core statement with its values bound (lists run the same query
+    prepared, see list_actions): an index range read from a cursor, or from the row `skip` rows in."""
+    keys, oldest, start, values = _page_values(
+        filters, limit=limit, oldest_first=oldest_first, after=after, skip=skip
+    )
+    return _page_query(keys, oldest, start).params(values)
+
+
+async def _page_rows(
+    session: AsyncSession,
+    filters: ActionFilter,
+    *,
+    limit: int,
+    oldest_first: bool,
+    after: Cursor | None = None,
+    skip: int = 0,
+) -> list[Any]:
+    keys, oldest, start, values = _page_values(
+        filters, limit=limit, oldest_first=oldest_first, after=after, skip=skip
+    )
+    connection = await driver_connection(session)
+    records = await _page_driver_statement(keys, oldest, start).fetch(connection, **values)
+    return [as_row(record) for record in records]
 
 
 async def list_actions(
@@ -156,15 +235,14 @@ async def list_actions(
     if reverse:
         # a page near the end is fewer steps away from the other end of the index
         tail_skip = max(0, total - skip - limit)
-        statement = page_statement(
-            filters, limit=total - skip - tail_skip, oldest_first=not oldest_first, skip=tail_skip
+        rows = await _page_rows(
+            session, filters, limit=total - skip - tail_skip, oldest_first=not oldest_first, skip=tail_skip
         )
-    else:
-        statement = page_statement(filters, limit=limit, oldest_first=oldest_first, after=after, skip=skip)
-    connection = await session.connection()
-    rows = list((await connection.execute(statement)).all())
-    if reverse:
         rows.reverse()
+    else:
+        rows = await _page_rows(
+            session, filters, limit=limit, oldest_first=oldest_first, after=after, skip=skip
+        )
     more = len(rows) == limit and (after is not None or skip + limit < total)
     next_cursor = Cursor(rows[-1].created_at, rows[-1].id).encode() if more else None
     return Page(rows=rows, page=page, limit=limit, total=total, next_cursor=next_cursor)
@@ -208,8 +286,8 @@ def _view(action: Any, maker_name: str, viewer: User | None) -> ActionView:
 async def _usernames(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
-    rows = await session.exec(select(User.id, User.username).where(col(User.id).in_(ids)))
-    return dict(rows.all())
+    connection = await driver_connection(session)
+    return dict(await _USERNAMES.fetch(connection, ids=list(ids)))
 
 
 async def views_of(session: AsyncSession, actions: Sequence[Any], viewer: User | None) -> list[ActionView]:

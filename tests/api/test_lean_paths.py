@@ -16,19 +16,40 @@ WORKFLOW_TABLES = ("workflow_actions", "action_reviews", "api_tokens", "pg_notif
 
 @contextmanager
 def statements(client) -> Iterator[list[str]]:
-    """The SQL the app sends while the block runs, audit statements left out (another concern)."""
+    """The SQL the app sends while the block runs, audit statements left out (another concern).
+
+    Both ways: SQLAlchemy's executions, and the prepared statements the hot paths send to the
+    driver directly (app.db.DriverStatement), seen by a query logger on each connection checked out.
+    """
     seen: list[str] = []
     engine = client.app.state.db.engine.sync_engine
+    watched = []
 
-    def record(conn, cursor, sql, *args) -> None:  # type: ignore[no-untyped-def]
+    def record(sql: str) -> None:
         if "audit_events" not in sql and "pg_advisory" not in sql:
             seen.append(" ".join(sql.split()))
 
-    event.listen(engine, "before_cursor_execute", record)
+    def from_sqlalchemy(conn, cursor, sql, *args) -> None:  # type: ignore[no-untyped-def]
+        record(sql)
+
+    def from_driver(logged) -> None:  # type: ignore[no-untyped-def]
+        record(logged.query)
+
+    def watch(dbapi_connection, connection_record, proxy) -> None:  # type: ignore[no-untyped-def]
+        driver = connection_record.driver_connection
+        if driver not in watched:
+            driver.add_query_logger(from_driver)
+            watched.append(driver)
+
+    event.listen(engine, "before_cursor_execute", from_sqlalchemy)
+    event.listen(engine, "checkout", watch)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "before_cursor_execute", from_sqlalchemy)
+        event.remove(engine, "checkout", watch)
+        for driver in watched:
+            driver.remove_query_logger(from_driver)
 
 
 def touching_the_workflow(seen: list[str]) -> list[str]:
@@ -63,3 +84,16 @@ async def test_bearer_requests_skip_the_browser_session(client, maker):
     assert response.status_code == 200
     assert "set-cookie" not in response.headers
     assert not [sql for sql in seen if "sessions" in sql], seen
+
+
+async def test_a_list_reads_without_begin_and_commit_while_a_submission_is_one_transaction(client, maker):
+    with statements(client) as seen:
+        listed = await client.get("/api/workflow/actions", headers=maker.headers)
+    assert listed.status_code == 200
+    assert not [sql for sql in seen if sql.startswith(("BEGIN", "COMMIT"))], seen
+    with statements(client) as seen:
+        await submit(client, maker, "create_promotion", promotion_payload())
+    assert [sql.split()[0].rstrip(";") for sql in seen if sql.startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN",
+        "COMMIT",
+    ]
