@@ -1,5 +1,6 @@
 """Application assembly: the one module that wires controllers, middleware and plugins."""
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -119,11 +120,14 @@ def create_app(**overrides: Any) -> Litestar:
 
     @asynccontextmanager
     async def database_lifespan(_: Litestar) -> AsyncGenerator[None, None]:
-        await _send_leftover_mail(db, settings)
+        # in the background: a mail server that never answers must not hold up start-up
+        leftovers = asyncio.create_task(_send_leftover_mail(db, settings))
         try:
             async with sealing_in_background(db.url, settings.audit_seal_interval):
                 yield
         finally:
+            leftovers.cancel()
+            await asyncio.gather(leftovers, return_exceptions=True)
             await db.dispose()
 
     sessions = session_config(secure=settings.secure_cookies)
