@@ -33,7 +33,7 @@ from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.headers import add_security_headers
-from app.web.logs import redact_access_log
+from app.web.logs import redact_secrets_in_logs
 from app.web.mail import send_mail_after_response
 from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
@@ -113,7 +113,7 @@ def _middleware(settings: Settings, sessions: RotatingSessionConfig) -> list[Any
 def create_app(**overrides: Any) -> Litestar:
     settings = get_settings()
     settings.check()
-    redact_access_log()
+    redact_secrets_in_logs()
     if settings.is_production and not settings.public_url:
         log.warning("PUBLIC_URL is not set: activation links will point at %s", settings.public_base_url)
     db = Database.connect(resolve_database_url(settings))
