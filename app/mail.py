@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import or_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,6 +40,10 @@ BATCH = 20
 CLAIM_FOR = timedelta(minutes=15)
 """How long a claimed message is left to its sender: far longer than a send can take (SMTP_TIMEOUT
 per exchange, a few exchanges, a short wait for a mail thread)."""
+
+RETRY_EVERY = 60.0
+"""Seconds between an app process's own delivery runs: leftovers of a stopped process, messages
+that failed, claims of a sender that died."""
 
 _MAIL_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mail")
 """Mail's own threads: a slow mail server occupies these, never the pool that requests use."""
@@ -179,3 +184,14 @@ async def _record(db: Database, rows: Sequence[OutboundEmail], outcomes: Sequenc
                 # only our own claim is released: one that expired and was taken over is not ours
                 ours = by_id.where(col(OutboundEmail.claimed_until) == row.claimed_until)
                 await session.exec(ours.values(last_error=error, claimed_until=None))  # type: ignore[call-overload]
+
+
+async def deliver_periodically(db: Database, settings: Settings) -> None:
+    """Deliver now (mail left by a process that stopped) and then every RETRY_EVERY seconds, so
+    that failed messages are retried even when no request queues new mail. Runs until cancelled."""
+    while True:
+        try:
+            await deliver_pending(db, settings)
+        except (SQLAlchemyError, OSError):
+            log.exception("could not deliver queued mail (is the database migrated and reachable?)")
+        await asyncio.sleep(RETRY_EVERY)

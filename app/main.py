@@ -19,7 +19,6 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
@@ -27,7 +26,7 @@ from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, s
 from app.actions import REGISTRY
 from app.audit import sealing_in_background
 from app.db import Database, provide_db_session, resolve_database_url
-from app.mail import deliver_pending
+from app.mail import deliver_periodically
 from app.models import ActionStatus
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
@@ -90,14 +89,6 @@ def _route_handlers() -> list[Any]:
     ]
 
 
-async def _send_leftover_mail(db: Database, settings: Settings) -> None:
-    """Mail queued by a process that stopped before sending it."""
-    try:
-        await deliver_pending(db, settings)
-    except SQLAlchemyError:
-        log.exception("could not send leftover mail at start-up (is the database migrated?)")
-
-
 def _middleware(settings: Settings, sessions: RotatingSessionConfig) -> list[Any]:
     """Outermost first: the session is loaded before authentication, which runs before CSRF."""
     return [
@@ -121,13 +112,13 @@ def create_app(**overrides: Any) -> Litestar:
     @asynccontextmanager
     async def database_lifespan(_: Litestar) -> AsyncGenerator[None, None]:
         # in the background: a mail server that never answers must not hold up start-up
-        leftovers = asyncio.create_task(_send_leftover_mail(db, settings))
+        mail = asyncio.create_task(deliver_periodically(db, settings))
         try:
             async with sealing_in_background(db.url, settings.audit_seal_interval):
                 yield
         finally:
-            leftovers.cancel()
-            await asyncio.gather(leftovers, return_exceptions=True)
+            mail.cancel()
+            await asyncio.gather(mail, return_exceptions=True)
             await db.dispose()
 
     sessions = session_config(secure=settings.secure_cookies)

@@ -136,3 +136,22 @@ async def test_approvals_and_health_keep_their_latency_while_mail_is_stuck(db, d
         assert all(row.sent_at is None for row in await outbox(db))
     finally:
         server.stop()
+
+
+async def test_a_running_app_retries_the_outbox_by_itself(db, monkeypatch):
+    from app import mail
+    from app.main import create_app
+
+    monkeypatch.setattr(mail, "RETRY_EVERY", 0.2)
+    app = create_app()
+
+    async def delivered() -> bool:
+        rows = await outbox(db)
+        return bool(rows) and all(row.sent_at is not None for row in rows)
+
+    async with app.lifespan():
+        for address in ("first@example.com", "later@example.com"):
+            # queued without any request: only the app's own periodic run can send it
+            async with db.sessions() as session, session.begin():
+                queue_email(session=session, to=address, subject="Hello", body="link")
+            await wait_for(delivered, 10, f"mail to {address} sent by the periodic run")
