@@ -166,6 +166,9 @@ async def _send(row: OutboundEmail, transport: Transport, sender: str) -> str | 
     except (OSError, smtplib.SMTPException) as exc:
         log.warning("mail to %s failed (attempt %d): %s", row.to_address, row.attempts, exc)
         return str(exc)[:500] or type(exc).__name__
+    except Exception as exc:  # a message that cannot be built or sent: recorded, not left claimed
+        log.exception("mail to %s failed (attempt %d)", row.to_address, row.attempts)
+        return str(exc)[:500] or type(exc).__name__
     log.info("mail to %s delivered: %s", row.to_address, where)
     return None
 
