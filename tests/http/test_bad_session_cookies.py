@@ -40,3 +40,16 @@ async def test_logging_in_over_a_junk_cookie_replaces_it(client, db, login, pers
     assert issued and is_session_id(issued)
     assert [row[0] for row in await fetch(db, "SELECT id FROM sessions")] == [issued]
     assert (await client.get("/history", follow_redirects=False)).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["%00", "abc%00def", "x" * 5000])
+async def test_a_junk_csrf_cookie_is_refused_not_an_error(client, value):
+    page = await client.get("/login")
+    assert page.status_code == 200
+    response = await client.post(
+        "/login",
+        data={"username": "nobody", "password": "whatever", "_csrf_token": "x"},
+        headers={"Cookie": f"mc_csrftoken={value}"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
