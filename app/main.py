@@ -1,5 +1,6 @@
 """Application assembly: the one module that wires controllers, middleware and plugins."""
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -18,7 +19,6 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
@@ -26,13 +26,13 @@ from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, s
 from app.actions import REGISTRY
 from app.audit import sealing_in_background
 from app.db import Database, provide_db_session, resolve_database_url
-from app.mail import deliver_pending
+from app.mail import deliver_periodically
 from app.models import ActionStatus
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.headers import add_security_headers
-from app.web.logs import redact_access_log
+from app.web.logs import redact_secrets_in_logs
 from app.web.mail import send_mail_after_response
 from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
@@ -89,14 +89,6 @@ def _route_handlers() -> list[Any]:
     ]
 
 
-async def _send_leftover_mail(db: Database, settings: Settings) -> None:
-    """Mail queued by a process that stopped before sending it."""
-    try:
-        await deliver_pending(db, settings)
-    except SQLAlchemyError:
-        log.exception("could not send leftover mail at start-up (is the database migrated?)")
-
-
 def _middleware(settings: Settings, sessions: RotatingSessionConfig) -> list[Any]:
     """Outermost first: the session is loaded before authentication, which runs before CSRF."""
     return [
@@ -112,18 +104,21 @@ def _middleware(settings: Settings, sessions: RotatingSessionConfig) -> list[Any
 def create_app(**overrides: Any) -> Litestar:
     settings = get_settings()
     settings.check()
-    redact_access_log()
+    redact_secrets_in_logs()
     if settings.is_production and not settings.public_url:
         log.warning("PUBLIC_URL is not set: activation links will point at %s", settings.public_base_url)
     db = Database.connect(resolve_database_url(settings))
 
     @asynccontextmanager
     async def database_lifespan(_: Litestar) -> AsyncGenerator[None, None]:
-        await _send_leftover_mail(db, settings)
+        # in the background: a mail server that never answers must not hold up start-up
+        mail = asyncio.create_task(deliver_periodically(db, settings))
         try:
             async with sealing_in_background(db.url, settings.audit_seal_interval):
                 yield
         finally:
+            mail.cancel()
+            await asyncio.gather(mail, return_exceptions=True)
             await db.dispose()
 
     sessions = session_config(secure=settings.secure_cookies)

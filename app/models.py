@@ -267,3 +267,5 @@ class OutboundEmail(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _timestamp(index=True)
     sent_at: datetime | None = _optional_timestamp()
+    claimed_until: datetime | None = _optional_timestamp()
+    """Set while a process sends the message; a sender that died leaves a claim that expires."""

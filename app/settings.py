@@ -52,6 +52,8 @@ class Settings:
     smtp_starttls: bool = field(
         default_factory=lambda: (_env("SMTP_STARTTLS", "true") or "true").lower() == "true"
     )
+    smtp_timeout: float = field(default_factory=lambda: _seconds("SMTP_TIMEOUT", 10.0))
+    """Seconds a mail server may stay silent before a send fails (and is retried later)."""
     mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "maker-checker@localhost") or "")
     audit_seal_interval: float = field(
         default_factory=lambda: float(_env("AUDIT_SEAL_INTERVAL", "0.5") or "0.5")
@@ -87,6 +89,8 @@ class Settings:
             raise ConfigurationError("APP_ENV=production requires DATABASE_URL and SECRET_KEY")
         if not self.queue_keepalive_seconds > 0:
             raise ConfigurationError("QUEUE_KEEPALIVE_SECONDS must be a positive number of seconds")
+        if not self.smtp_timeout > 0:
+            raise ConfigurationError("SMTP_TIMEOUT must be a positive number of seconds")
         if self.audit_seal_interval < 0 or self.audit_max_unsealed_seconds < 0:
             raise ConfigurationError(
                 "AUDIT_SEAL_INTERVAL and AUDIT_MAX_UNSEALED_SECONDS must not be negative"

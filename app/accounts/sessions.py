@@ -5,6 +5,7 @@ The session id is rotated at login (session-fixation defence) and sessions expir
 """
 
 import json
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -31,6 +32,14 @@ _LOADED = "maker_checker.loaded_session"
 _BACKGROUND = "maker_checker.background_request"
 BACKGROUND_HEADER = "x-background-refresh"
 """Sent by the live queue's own refreshes (static/js/app.js), which must not keep a session alive."""
+
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+"""What a session id can look like (ours are hex); anything else in the cookie is no session."""
+
+
+def is_session_id(value: str | None) -> bool:
+    return value is not None and _SESSION_ID.fullmatch(value) is not None
 
 
 def _seconds(value: int | timedelta | None) -> int | None:
@@ -66,6 +75,8 @@ class PostgresSessionStore(Store):
             )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        if not is_session_id(key):
+            return None  # a forged or mangled cookie (a NUL byte, say) is simply no session
         seconds = _seconds(renew_for)
         async with self.db.autocommit() as conn:  # one statement: no BEGIN and COMMIT
             if seconds:
@@ -84,6 +95,8 @@ class PostgresSessionStore(Store):
         return bytes(data) if data is not None else None
 
     async def delete(self, key: str) -> None:
+        if not is_session_id(key):
+            return
         async with self.db.autocommit() as conn:  # one statement: no BEGIN and COMMIT
             await conn.execute(text("DELETE FROM sessions WHERE id = :id"), {"id": key})
 
@@ -95,6 +108,8 @@ class PostgresSessionStore(Store):
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
+        if not is_session_id(key):
+            return None
         async with self.db.autocommit() as conn:  # one statement: no BEGIN and COMMIT
             row = await conn.execute(
                 text("SELECT extract(epoch FROM expires_at - now())::int FROM sessions WHERE id = :id"),
@@ -125,7 +140,14 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         return data
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        return connection.scope.get(_ROTATED_ID) or super().get_session_id(connection)  # type: ignore[return-value]
+        rotated = connection.scope.get(_ROTATED_ID)
+        if rotated:
+            return rotated  # type: ignore[no-any-return]
+        if not is_session_id(connection.cookies.get(self.config.key)):
+            # a junk cookie never names a row: the session, if one is made, gets an id of ours
+            connection.scope[_ROTATED_ID] = self.generate_session_id()  # type: ignore[literal-required]
+            return connection.scope[_ROTATED_ID]  # type: ignore[literal-required,no-any-return]
+        return super().get_session_id(connection)
 
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
