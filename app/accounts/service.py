@@ -9,6 +9,7 @@ from app.audit import record_event
 from app.errors import Conflict, NotFound
 from app.models import SessionRecord, User, utcnow
 from app.text import holds_nul
+from app.workflow.service import cancel_pending_actions_of
 
 
 async def create_user_directly(
@@ -54,7 +55,8 @@ async def find_user(*, session: AsyncSession, username: str) -> User | None:
 
 
 async def disable_user(*, session: AsyncSession, username: str, via: str) -> User:
-    """Disable the user and end their browser sessions in the same transaction; audited.
+    """Disable the user, end their browser sessions and cancel their pending actions, in the same
+    transaction; audited.
 
     Raises:
         NotFound: no such user.
@@ -72,4 +74,6 @@ async def disable_user(*, session: AsyncSession, username: str, via: str) -> Use
         actor_id=None,
         details={"userId": str(user.id), "via": via},
     )
+    # what a disabled maker proposed no longer has anyone answerable for it
+    await cancel_pending_actions_of(session=session, maker_id=user.id, reason="The maker was disabled")
     return user

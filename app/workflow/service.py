@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import Text, cast, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,10 +21,11 @@ from app.actions.base import ActionRefused, ActionType, ExecutionContext
 from app.audit import record_event
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
 from app.models import ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
-from app.workflow.notify import queue_signal
+from app.workflow.notify import QUEUE_CHANNEL, queue_signal
 
 ACTIONS = WorkflowAction.__table__
 REVIEWS = ActionReview.__table__
+USERS = User.__table__
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,11 @@ async def _one(session: AsyncSession, statement: Any) -> Row[Any]:
 async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> Row[Any]:
     """The action's row, locked until the transaction ends, and whether the reviewer reviewed it."""
     already = exists().where(REVIEWS.c.action_id == action_id, REVIEWS.c.reviewer_id == reviewer.id)
+    maker_active = select(USERS.c.is_active).where(USERS.c.id == ACTIONS.c.maker_id).scalar_subquery()
     connection = await session.connection()
     action = (
         await connection.execute(
-            select(*ACTIONS.c, already.label("already_reviewed"))
+            select(*ACTIONS.c, already.label("already_reviewed"), maker_active.label("maker_active"))
             .where(ACTIONS.c.id == action_id)
             .with_for_update(of=ACTIONS)
         )
@@ -104,6 +106,9 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
         raise Conflict(f"The action is not pending any more: it is {action.status}")
     if action.already_reviewed:
         raise Conflict("You have already reviewed this action")
+    if not action.maker_active:
+        # disabling cancels a maker's pending actions; this catches a maker disabled any other way
+        raise Conflict("The maker of this action is disabled: it cannot be reviewed")
     return action
 
 
@@ -244,3 +249,36 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, IntegrityError):
         return "a conflicting record was created at the same time"
     return "its stored details are no longer valid"
+
+
+def _queue_signal_per_row(status: str) -> Any:
+    """queue_signal's message, built in SQL for each row an UPDATE touches."""
+    message = func.json_build_object("actionId", ACTIONS.c.id, "status", status)
+    return func.pg_notify(QUEUE_CHANNEL, cast(message, Text)).label("queue_signal")
+
+
+async def cancel_pending_actions_of(
+    *, session: AsyncSession, maker_id: uuid.UUID, reason: str
+) -> list[uuid.UUID]:
+    """Cancel every pending action this maker made (when they are disabled); audited, queues told.
+
+    Returns the ids of the cancelled actions.
+    """
+    connection = await session.connection()
+    rows = (
+        await connection.execute(
+            update(ACTIONS)
+            .where(ACTIONS.c.maker_id == maker_id, ACTIONS.c.status == ActionStatus.PENDING.value)
+            .values(status=ActionStatus.CANCELLED.value, error=reason, updated_at=utcnow())
+            .returning(ACTIONS.c.id, _queue_signal_per_row(ActionStatus.CANCELLED.value))
+        )
+    ).all()
+    for row in rows:
+        await record_event(
+            session=session,
+            event_type="action_cancelled",
+            actor_id=None,
+            action_id=row.id,
+            details={"reason": reason},
+        )
+    return [row.id for row in rows]
