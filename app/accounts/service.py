@@ -1,5 +1,8 @@
 """Write use-cases on users outside the workflow: bootstrap (CLI) and demo data."""
 
+import uuid
+from dataclasses import dataclass
+
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,7 +57,14 @@ async def find_user(*, session: AsyncSession, username: str) -> User | None:
     return (await session.exec(select(User).where(User.username == normalise(username)))).first()
 
 
-async def disable_user(*, session: AsyncSession, username: str, via: str) -> User:
+@dataclass(frozen=True)
+class DisabledUser:
+    user: User
+    cancelled_action_ids: list[uuid.UUID]
+    """The pending actions they made, cancelled with the disabling."""
+
+
+async def disable_user(*, session: AsyncSession, username: str, via: str) -> DisabledUser:
     """Disable the user, end their browser sessions and cancel their pending actions, in the same
     transaction; audited.
 
@@ -75,5 +85,7 @@ async def disable_user(*, session: AsyncSession, username: str, via: str) -> Use
         details={"userId": str(user.id), "via": via},
     )
     # what a disabled maker proposed no longer has anyone answerable for it
-    await cancel_pending_actions_of(session=session, maker_id=user.id, reason="The maker was disabled")
-    return user
+    cancelled = await cancel_pending_actions_of(
+        session=session, maker_id=user.id, reason="The maker was disabled"
+    )
+    return DisabledUser(user=user, cancelled_action_ids=cancelled)
