@@ -113,8 +113,6 @@ def create_app(**overrides: Any) -> Litestar:
     settings = get_settings()
     settings.check()
     redact_access_log()
-    if settings.is_production and not settings.public_url:
-        log.warning("PUBLIC_URL is not set: activation links will point at %s", settings.public_base_url)
     db = Database.connect(resolve_database_url(settings))
 
     @asynccontextmanager

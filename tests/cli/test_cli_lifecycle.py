@@ -48,7 +48,13 @@ async def test_disable_user_names_an_unknown_user(db, database_url):
 
 
 def test_demo_refuses_in_production(database_url):
-    env = {**os.environ, "DATABASE_URL": database_url, "APP_ENV": "production", "SECRET_KEY": "x" * 32}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "APP_ENV": "production",
+        "SECRET_KEY": "x" * 32,
+        "PUBLIC_URL": "https://mc.example.com",
+    }
     result = subprocess.run([str(SCRIPT), "demo"], env=env, cwd=PROJECT_ROOT, capture_output=True, timeout=60)
     assert result.returncode != 0
     assert b"APP_ENV is production" in result.stderr
