@@ -72,6 +72,11 @@ class BearerExemptCSRFMiddleware(CSRFMiddleware):
         cookie_valid = cookie is not None and self._signed_value(cookie, secret) is not None
         state = ScopeState.from_scope(scope)
         if request.method in self.config.safe_methods:
+            if "session" not in scope:
+                # a path the session layer skips (static files) cannot tell which session the cookie
+                # belongs to: it must neither judge nor replace it
+                await self.app(scope, receive, send)
+                return
             # a cookie minted for another session (or before login) is replaced, never reused
             fresh = None if cookie_valid else generate_csrf_token(secret=secret)
             state.csrf_token = cookie if cookie_valid else fresh
@@ -143,5 +148,5 @@ def csrf_config(*, secret: str, secure: bool) -> CSRFConfig:
         cookie_secure=secure,
         cookie_samesite="lax",
         cookie_httponly=True,  # pages get the token from the template: no script needs the cookie
-        exclude=["^/health$"],
+        exclude=["^/health$", "^/static/"],
     )

@@ -124,3 +124,17 @@ async def test_production_responses_carry_hsts(db, monkeypatch):
 
 async def test_development_responses_carry_no_hsts(client):
     assert "strict-transport-security" not in (await client.get("/login")).headers
+
+
+async def test_static_files_leave_the_signed_in_token_alone(client, login, person):
+    # the session layer skips static files: a token judged there would look foreign and be replaced,
+    # and the page's token would stop matching the cookie (found by the browser tests)
+    ana = await person("maker")
+    assert (await login(ana.user.username)).status_code == 303
+    await client.get("/actions/new")
+    token = client.cookies.get(CSRF_COOKIE)
+    static = await client.get("/static/app.css")
+    assert static.status_code == 200
+    assert _set_cookies(static, CSRF_COOKIE) == []
+    accepted = await client.post("/api/workflow/actions", json=_body(), headers={CSRF_HEADER: token})
+    assert accepted.status_code == 201, accepted.text
