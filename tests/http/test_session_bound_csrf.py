@@ -111,7 +111,7 @@ async def test_production_responses_carry_hsts(db, monkeypatch):
         for path in (
             "/login",
             "/health",
-            "/static/app.css",
+            "/static/css/app.css",
             "/queue",
             "/no-such-page",
             "/api/workflow/actions",
@@ -133,7 +133,7 @@ async def test_static_files_leave_the_signed_in_token_alone(client, login, perso
     assert (await login(ana.user.username)).status_code == 303
     await client.get("/actions/new")
     token = client.cookies.get(CSRF_COOKIE)
-    static = await client.get("/static/app.css")
+    static = await client.get("/static/css/app.css")
     assert static.status_code == 200
     assert _set_cookies(static, CSRF_COOKIE) == []
     accepted = await client.post("/api/workflow/actions", json=_body(), headers={CSRF_HEADER: token})
