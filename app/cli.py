@@ -168,14 +168,16 @@ def demo() -> None:
 @main.command("disable-user")
 @click.argument("username")
 def disable_user_command(username: str) -> None:
-    """Disable a user at once (break-glass): their sessions and API tokens stop working; audited."""
+    """Disable a user at once (break-glass): their sessions and API tokens stop working and their pending
+    actions are cancelled; audited."""
     from app.accounts.service import disable_user
 
-    async def work(session: AsyncSession) -> None:
-        await disable_user(session=session, username=username, via="cli")
+    async def work(session: AsyncSession) -> int:
+        disabled = await disable_user(session=session, username=username, via="cli")
+        return len(disabled.cancelled_action_ids)
 
-    _in_transaction(work)
-    click.echo(f"{username} is disabled")
+    cancelled = _in_transaction(work)
+    click.echo(f"{username} is disabled; {cancelled} pending action(s) they made were cancelled")
 
 
 @main.command("verify-audit")

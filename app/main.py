@@ -31,7 +31,7 @@ from app.models import ActionStatus
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
-from app.web.headers import add_security_headers
+from app.web.headers import security_headers
 from app.web.logs import redact_secrets_in_logs
 from app.web.mail import send_mail_after_response
 from app.web.openapi import render_plugins
@@ -105,8 +105,6 @@ def create_app(**overrides: Any) -> Litestar:
     settings = get_settings()
     settings.check()
     redact_secrets_in_logs()
-    if settings.is_production and not settings.public_url:
-        log.warning("PUBLIC_URL is not set: activation links will point at %s", settings.public_base_url)
     db = Database.connect(resolve_database_url(settings))
 
     @asynccontextmanager
@@ -136,7 +134,7 @@ def create_app(**overrides: Any) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_vary_header,
         after_response=send_mail_after_response,
-        before_send=[add_security_headers],
+        before_send=[security_headers(hsts=settings.is_production)],
         lifespan=[database_lifespan, stopping.watch_signals],
         template_config=_templates(),
         openapi_config=_openapi(),

@@ -1,6 +1,7 @@
 """Configuration read from the environment, once per process."""
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -87,6 +88,16 @@ class Settings:
             raise ConfigurationError("APP_ENV must be 'development' or 'production'")
         if self.is_production and not (self.database_url and self.secret_key):
             raise ConfigurationError("APP_ENV=production requires DATABASE_URL and SECRET_KEY")
+        if self.is_production and not self.public_url:
+            # activation links are built from it; a guessed host could mail tokens to the wrong server
+            raise ConfigurationError(
+                "APP_ENV=production requires PUBLIC_URL, the address people use to reach this server "
+                "(such as https://maker-checker.example.com): activation links are built from it"
+            )
+        if self.public_url and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", self.public_url):
+            raise ConfigurationError(
+                "PUBLIC_URL must be an http:// or https:// URL, such as https://mc.example.com"
+            )
         if not self.queue_keepalive_seconds > 0:
             raise ConfigurationError("QUEUE_KEEPALIVE_SECONDS must be a positive number of seconds")
         if not self.smtp_timeout > 0:

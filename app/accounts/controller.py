@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts.login import LOGIN_FAILED_MESSAGE, activate_account, authenticate, find_activation
 from app.accounts.sessions import ROTATE_FLAG
 from app.errors import InvalidInput, NotFound
+from app.web.csrf import new_csrf_key
 from app.web.rendering import page_context
 
 
@@ -44,7 +45,9 @@ class LoginController(Controller):
         if user is None:
             context = {"error": LOGIN_FAILED_MESSAGE, "username": username, "next": target}
             return Template("accounts/login.html", context=page_context(request, context), status_code=401)
-        request.set_session({"user_id": str(user.id), "auth_at": int(time.time()), ROTATE_FLAG: True})
+        session = {"user_id": str(user.id), "auth_at": int(time.time()), ROTATE_FLAG: True}
+        # a fresh CSRF key: tokens handed out before login stop working with it
+        request.set_session(session | new_csrf_key())
         return Redirect(target, status_code=303)
 
     @post("/logout", name="logout")

@@ -20,15 +20,35 @@ from app.text import Text
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,49}$"
 USERNAME_HINT = "Use 3 to 50 letters, digits, dots, dashes or underscores, starting with a letter or digit"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# A bare address: a dot-atom local part and a host name of two or more labels. No display name,
+# angle brackets, quotes, comments, spaces, address literal or trailing dot: mail software reads those
+# forms as some other mailbox than the string says, so two "different" addresses could reach one person.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$"
 EMAIL_HINT = "Give an email address such as ana@example.com"
+BARE_EMAIL_HINT = "Give the address alone, such as ana@example.com: no name, angle brackets or quotes"
+TRAILING_DOT_HINT = "Remove the dot at the end of the address"
 FORMAT_HINTS = {"email": EMAIL_HINT}
 """Messages for pattern mismatches, by field (see app.actions.base.validation_errors)."""
 
 
 def normalise(value: Any) -> Any:
-    """Usernames and emails are compared lower-case and without surrounding spaces."""
+    """Usernames and emails are stored and compared lower-case (an email's local part too, though
+    RFC 5321 lets a server tell cases apart: no real one does, and one spelling per mailbox keeps
+    two users from sharing it) and without surrounding spaces."""
     return value.strip().lower() if isinstance(value, str) else value
+
+
+def _email_shape(value: str) -> str:
+    """The address as normalise() left it, when it is a bare address; else a message fit for the form."""
+    if re.fullmatch(EMAIL_PATTERN, value):
+        return value
+    if any(mark in value for mark in '<>"()'):
+        raise ValueError(BARE_EMAIL_HINT)
+    if value.endswith(".") and re.fullmatch(EMAIL_PATTERN, value.rstrip(".")):
+        raise ValueError(TRAILING_DOT_HINT)
+    raise ValueError(EMAIL_HINT)
 
 
 def _username_shape(value: str) -> str:
@@ -48,7 +68,8 @@ def normalise_roles(roles: Iterable[Role]) -> list[Role]:
 Username = Annotated[
     Text, BeforeValidator(normalise), Field(min_length=3, max_length=50), AfterValidator(_username_shape)
 ]
-Email = Annotated[Text, BeforeValidator(normalise), Field(max_length=254, pattern=EMAIL_PATTERN)]
+Email = Annotated[Text, BeforeValidator(normalise), Field(max_length=254), AfterValidator(_email_shape)]
+"""Stored as normalise() gives it: lower-case, local part included (one mailbox, one spelling)."""
 FullName = Annotated[Text, Field(min_length=1, max_length=200)]
 Roles = Annotated[list[Role], AfterValidator(normalise_roles)]
 

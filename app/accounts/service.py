@@ -1,5 +1,8 @@
 """Write use-cases on users outside the workflow: bootstrap (CLI) and demo data."""
 
+import uuid
+from dataclasses import dataclass
+
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -9,6 +12,7 @@ from app.audit import record_event
 from app.errors import Conflict, NotFound
 from app.models import SessionRecord, User, utcnow
 from app.text import holds_nul
+from app.workflow.service import cancel_pending_actions_of
 
 
 async def create_user_directly(
@@ -53,8 +57,16 @@ async def find_user(*, session: AsyncSession, username: str) -> User | None:
     return (await session.exec(select(User).where(User.username == normalise(username)))).first()
 
 
-async def disable_user(*, session: AsyncSession, username: str, via: str) -> User:
-    """Disable the user and end their browser sessions in the same transaction; audited.
+@dataclass(frozen=True)
+class DisabledUser:
+    user: User
+    cancelled_action_ids: list[uuid.UUID]
+    """The pending actions they made, cancelled with the disabling."""
+
+
+async def disable_user(*, session: AsyncSession, username: str, via: str) -> DisabledUser:
+    """Disable the user, end their browser sessions and cancel their pending actions, in the same
+    transaction; audited.
 
     Raises:
         NotFound: no such user.
@@ -72,4 +84,8 @@ async def disable_user(*, session: AsyncSession, username: str, via: str) -> Use
         actor_id=None,
         details={"userId": str(user.id), "via": via},
     )
-    return user
+    # what a disabled maker proposed no longer has anyone answerable for it
+    cancelled = await cancel_pending_actions_of(
+        session=session, maker_id=user.id, reason="The maker was disabled"
+    )
+    return DisabledUser(user=user, cancelled_action_ids=cancelled)

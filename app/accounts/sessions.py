@@ -157,6 +157,9 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             if not connection.cookies.get(self.config.key):
                 return
             scope_session = Empty
+        if scope_session is Empty:
+            await self._end_session(message, connection)
+            return
         if isinstance(scope_session, dict) and scope_session.pop(ROTATE_FLAG, False):
             old_id = connection.cookies.get(self.config.key)
             if old_id:
@@ -167,6 +170,16 @@ class RotatingSessionBackend(ServerSideSessionBackend):
                 self._refresh_cookie(message, connection)
             return
         await super().store_in_message(scope_session, message, connection)
+
+    async def _end_session(self, message: Message, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        """Forget the session and expire its cookie. Litestar's own deletion keeps the configured
+        Max-Age, which outranks its past Expires: the browser would keep the cookie for 30 minutes."""
+        await self.delete(
+            self.get_session_id(connection), store=self.config.get_store_from_app(connection.scope["app"])
+        )
+        params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        cookie = Cookie(value="", key=self.config.key, **(params | {"max_age": 0, "expires": 0}))
+        MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
 
     def _refresh_cookie(self, message: Message, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))

@@ -1,7 +1,7 @@
 """Security headers on every response, error pages and static files included (a before_send hook)."""
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import Message, Scope
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -43,6 +43,22 @@ _SCHEMA_PREFIX = "/schema"
 # only the static assets are the same for everyone; everything else may show personal data or carry
 # a CSRF token, so a browser must not keep it (for Back after logout, for instance)
 _CACHEABLE_PREFIX = "/static/"
+
+
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+"""Production only: browsers then refuse plain HTTP to this host for a year (a development server on
+http://localhost must stay reachable)."""
+
+
+def security_headers(*, hsts: bool) -> BeforeMessageSendHookHandler:
+    """The before_send hook; with hsts, every response also carries Strict-Transport-Security."""
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        await add_security_headers(message, scope)
+        if hsts and message["type"] == "http.response.start":
+            MutableScopeHeaders.from_message(message)["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+
+    return add_headers
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from asyncpg import IntegrityConstraintViolationError
 from pydantic import ValidationError
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import Text, bindparam, cast, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +31,7 @@ from app.workflow.notify import QUEUE_CHANNEL, queue_message
 
 ACTIONS = WorkflowAction.__table__
 REVIEWS = ActionReview.__table__
+USERS = User.__table__
 Row = Any
 """A row of workflow_actions read by a driver statement (app.db.as_row): attributes as on WorkflowAction."""
 _JSONB_COLUMNS = frozenset(column.name for column in ACTIONS.c if isinstance(column.type, JSONB))
@@ -50,6 +51,10 @@ _LOCK_ACTION = DriverStatement.of(
         exists()
         .where(REVIEWS.c.action_id == bindparam("id"), REVIEWS.c.reviewer_id == bindparam("reviewer"))
         .label("already_reviewed"),
+        select(USERS.c.is_active)
+        .where(USERS.c.id == ACTIONS.c.maker_id)
+        .scalar_subquery()
+        .label("maker_active"),
     )
     .where(ACTIONS.c.id == bindparam("id"))
     .with_for_update(of=ACTIONS)
@@ -127,6 +132,9 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
         raise Conflict(f"The action is not pending any more: it is {action.status}")
     if action.already_reviewed:
         raise Conflict("You have already reviewed this action")
+    if not action.maker_active:
+        # disabling cancels a maker's pending actions; this catches a maker disabled any other way
+        raise Conflict("The maker of this action is disabled: it cannot be reviewed")
     return action
 
 
@@ -291,3 +299,36 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, IntegrityError | IntegrityConstraintViolationError):
         return "a conflicting record was created at the same time"
     return "its stored details are no longer valid"
+
+
+def _queue_signal_per_row(status: str) -> Any:
+    """queue_signal's message, built in SQL for each row an UPDATE touches."""
+    message = func.json_build_object("actionId", ACTIONS.c.id, "status", status)
+    return func.pg_notify(QUEUE_CHANNEL, cast(message, Text)).label("queue_signal")
+
+
+async def cancel_pending_actions_of(
+    *, session: AsyncSession, maker_id: uuid.UUID, reason: str
+) -> list[uuid.UUID]:
+    """Cancel every pending action this maker made (when they are disabled); audited, queues told.
+
+    Returns the ids of the cancelled actions.
+    """
+    connection = await session.connection()
+    rows = (
+        await connection.execute(
+            update(ACTIONS)
+            .where(ACTIONS.c.maker_id == maker_id, ACTIONS.c.status == ActionStatus.PENDING.value)
+            .values(status=ActionStatus.CANCELLED.value, error=reason, updated_at=utcnow())
+            .returning(ACTIONS.c.id, _queue_signal_per_row(ActionStatus.CANCELLED.value))
+        )
+    ).all()
+    for row in rows:
+        await record_event(
+            session=session,
+            event_type="action_cancelled",
+            actor_id=None,
+            action_id=row.id,
+            details={"reason": reason},
+        )
+    return [row.id for row in rows]

@@ -191,14 +191,17 @@ async def test_approval_through_the_api_opens_the_account(client, db, maker, che
 
 
 async def test_owner_disabled_since_submission_refuses_the_approval(client, db, maker, checker):
-    action = await submit(client, maker, "create_account", account_payload(maker.id))
+    owner = await make_actor(
+        db, "maker"
+    )  # not the maker: a disabled maker's action is refused before execution
+    action = await submit(client, maker, "create_account", account_payload(owner.id))
     async with db.sessions() as session, session.begin():
-        await session.exec(update(User).where(User.id == maker.user.id).values(is_active=False))
+        await session.exec(update(User).where(User.id == owner.user.id).values(is_active=False))
     response = await review(client, checker, action["id"])
     assert response.status_code == 409
     assert response.json() == {
         "success": False,
-        "error": f"The action cannot be executed: The user {maker.user.username} is disabled",
+        "error": f"The action cannot be executed: The user {owner.user.username} is disabled",
     }
     async with db.sessions() as session:
         assert (await session.exec(select(func.count()).select_from(Account))).one() == 0

@@ -323,3 +323,12 @@ async def test_production_without_a_secret_key_is_refused(database_url):
     )
     assert result.returncode != 0
     assert b"APP_ENV=production requires DATABASE_URL and SECRET_KEY" in result.stderr
+
+
+async def test_production_without_public_url_is_refused_with_a_clear_error(database_url):
+    env = {**os.environ, "DATABASE_URL": database_url, "APP_ENV": "production", "SECRET_KEY": "k" * 64}
+    env.pop("PUBLIC_URL", None)
+    result = await anyio.run_process([str(SCRIPT), "migrate"], env=env, cwd=PROJECT_ROOT, check=False)
+    assert result.returncode != 0
+    assert b"Error: APP_ENV=production requires PUBLIC_URL" in result.stderr
+    assert b"Traceback" not in result.stderr

@@ -16,7 +16,7 @@ from sqlmodel import select
 from app.models import AuditEvent
 from app.settings import PROJECT_ROOT
 from tests.cli.test_cli import find, run_cli
-from tests.factories import make_actor
+from tests.factories import make_actor, promotion_payload, review, submit
 from tests.servers import free_port, wait_until_serving
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +48,13 @@ async def test_disable_user_names_an_unknown_user(db, database_url):
 
 
 def test_demo_refuses_in_production(database_url):
-    env = {**os.environ, "DATABASE_URL": database_url, "APP_ENV": "production", "SECRET_KEY": "x" * 32}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "APP_ENV": "production",
+        "SECRET_KEY": "x" * 32,
+        "PUBLIC_URL": "https://mc.example.com",
+    }
     result = subprocess.run([str(SCRIPT), "demo"], env=env, cwd=PROJECT_ROOT, capture_output=True, timeout=60)
     assert result.returncode != 0
     assert b"APP_ENV is production" in result.stderr
@@ -96,3 +102,39 @@ def test_serve_with_the_embedded_database_stops_it_and_its_workers_on_sigterm(tm
             with contextlib.suppress(psutil.Error):
                 worker.kill()
     assert not postmaster.exists()  # PostgreSQL shut down cleanly with the app
+
+
+async def test_disable_user_cancels_their_pending_actions(client, db, database_url):
+    ana = await make_actor(db, "maker", username="ana.leaving")
+    bob = await make_actor(db, "checker", username="bob.staying")
+    action = await submit(client, ana, "create_promotion", promotion_payload())
+
+    code, out, err = await run_cli(database_url, "disable-user", "ana.leaving")
+
+    assert code == 0, err
+    assert "ana.leaving is disabled; 1 pending action(s) they made were cancelled" in out
+    response = await review(client, bob, action["id"])
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "The action is not pending any more: it is cancelled"
+    async with db.sessions() as session:
+        events = (
+            await session.exec(select(AuditEvent).where(AuditEvent.event_type == "action_cancelled"))
+        ).all()
+    assert [str(e.action_id) for e in events] == [action["id"]]
+
+
+async def test_create_user_refuses_an_address_that_is_not_bare(db, database_url):
+    for email, message in [
+        ("<ana@example.com>", "no name, angle brackets or quotes"),
+        ("ana@example.com.", "Remove the dot at the end of the address"),
+    ]:
+        code, _, err = await run_cli(
+            database_url, "create-user", "ana.cli", "--email", email, "--roles", "maker"
+        )
+        assert code != 0
+        assert "email refused: " in err and message in err, err
+    code, _, err = await run_cli(
+        database_url, "create-user", "ana.cli", "--email", "Ana@Example.COM", "--roles", "maker"
+    )
+    assert code == 0, err
+    assert (await find(db, "ana.cli")).email == "ana@example.com"

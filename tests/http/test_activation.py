@@ -6,7 +6,7 @@ import pytest
 
 from app.settings import get_settings
 from tests.factories import activation_link, submit, user_payload
-from tests.http.conftest import SESSION_COOKIE, csrf_from_page, execute, fetch
+from tests.http.conftest import CSRF_COOKIE, SESSION_COOKIE, csrf_from_page, execute, fetch
 
 pytestmark = pytest.mark.anyio
 
@@ -63,7 +63,9 @@ async def test_activation_link_sets_the_password_once(client, db, login, activat
     spent = await client.get(activation_path)
     assert spent.status_code == 404
     assert "not valid" in spent.text
-    again = await client.post(activation_path, data={"password": GOOD, "confirm": GOOD, "_csrf_token": token})
+    # the token from before login is bound to the anonymous visit: take the one login issued
+    fresh = client.cookies.get(CSRF_COOKIE)
+    again = await client.post(activation_path, data={"password": GOOD, "confirm": GOOD, "_csrf_token": fresh})
     assert again.status_code == 404
 
     events = await fetch(db, "SELECT count(*) FROM audit_events WHERE event_type = 'account_activated'")

@@ -292,8 +292,8 @@ async def test_cookies_are_secure_in_production(db, person):
     from app.main import create_app
     from app.settings import get_settings
 
-    saved = {name: os.environ.get(name) for name in ("APP_ENV", "SECRET_KEY")}
-    os.environ.update(APP_ENV="production", SECRET_KEY="s" * 64)
+    saved = {name: os.environ.get(name) for name in ("APP_ENV", "SECRET_KEY", "PUBLIC_URL")}
+    os.environ.update(APP_ENV="production", SECRET_KEY="s" * 64, PUBLIC_URL="https://testserver.local")
     get_settings.cache_clear()
     try:
         app = create_app()
