@@ -174,3 +174,49 @@
     if (held.length) event.detail.parameters["keep"] = held.join(",");
   });
 })();
+
+// A decision and a background refresh of the queue must not cross. A refresh swapped in while a
+// decision is on its way detaches the row the decision's answer goes into, so its outcome would land
+// nowhere and focus would not move to it. A refresh arriving then is held back, and asked for again
+// once the decision's answer has settled in the row.
+(function () {
+  const decisions = new Set();
+  let refreshOwed = false;
+
+  function isRefresh(elt) {
+    return elt && elt.hasAttribute && elt.hasAttribute("data-refresh-on-reconnect");
+  }
+
+  function refreshIfOwed() {
+    if (decisions.size || !refreshOwed) return;
+    refreshOwed = false;
+    const refresher = document.querySelector("[data-refresh-on-reconnect]");
+    if (refresher) htmx.trigger(refresher, "queue-reconnected");
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail.elt;
+    if (elt && elt.matches && elt.matches("form.decide")) decisions.add(event.detail.xhr);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // the event is dispatched on the swap's target; the element that asked is in the request config
+    const asker = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (decisions.size && isRefresh(asker)) {
+      event.detail.shouldSwap = false;
+      refreshOwed = true;
+    }
+  });
+
+  // an answer that is swapped settles; one that is not (a server error) never does
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (decisions.delete(event.detail.xhr)) setTimeout(refreshIfOwed, 0);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const xhr = event.detail.xhr;
+    if (decisions.has(xhr) && (!xhr || xhr.status === 0 || xhr.status >= 500)) {
+      decisions.delete(xhr);
+      refreshIfOwed();
+    }
+  });
+})();

@@ -131,3 +131,40 @@ def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(server, peop
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="History")).to_have_attribute(
         "aria-current", "page"
     )
+
+
+def _submit_user_by_api(server, maker, name: str) -> str:
+    body = {
+        "actionType": "create_user",
+        "payload": {"email": f"{name}@example.com", "username": name, "fullName": "Race"},
+    }
+    response = httpx.post(
+        server.url + "/api/workflow/actions", json=body, headers={"Authorization": f"Bearer {maker.token}"}
+    )
+    assert response.status_code == 201
+    return response.json()["data"]["id"]
+
+
+def test_a_refresh_arriving_while_a_decision_is_on_its_way_does_not_swallow_its_outcome(
+    server, people, new_context
+):
+    maker, checker = people("maker"), people("checker")
+    queue = log_in(new_context(), server.url, checker, "/queue")
+    decided = _submit_user_by_api(server, maker, "race.one")
+    expect(queue.locator(f"#action-row-{decided}")).to_be_visible()
+
+    # hold the decision's answer until a refresh caused by another change has come back behind it
+    held: list = []
+    queue.route("**/actions/*/review", lambda route: held.append(route))
+    with queue.expect_request("**/actions/*/review"):
+        queue.locator(f"#action-row-{decided}").get_by_role("button", name="Approve").click()
+    with queue.expect_response(lambda r: "/queue" in r.url and r.request.method == "GET"):
+        other = _submit_user_by_api(server, maker, "race.two")
+    assert len(held) == 1
+    held[0].continue_()
+
+    outcome = queue.locator("#decisions .outcome").first
+    expect(outcome).to_contain_text("approved")
+    expect(outcome).to_be_focused()
+    expect(queue.locator(f"#action-row-{decided}")).to_have_count(0)
+    expect(queue.locator(f"#action-row-{other}")).to_be_visible()
