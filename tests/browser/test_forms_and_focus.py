@@ -84,23 +84,22 @@ def test_a_successful_submit_moves_focus_to_the_confirmation(server, people, new
     expect(heading).to_be_focused()
 
 
+def _submit_user_by_api(server, maker, name: str) -> str:
+    body = {
+        "actionType": "create_user",
+        "payload": {"email": f"{name}@example.com", "username": name, "fullName": "Race"},
+    }
+    response = httpx.post(
+        server.url + "/api/workflow/actions", json=body, headers={"Authorization": f"Bearer {maker.token}"}
+    )
+    assert response.status_code == 201
+    return response.json()["data"]["id"]
+
+
 def test_a_decision_moves_focus_to_its_outcome(server, people, new_context):
     maker, checker = people("maker"), people("checker")
     queue = log_in(new_context(), server.url, checker, "/queue")
-    ids = []
-    for name in ("focus.one", "focus.two"):
-        body = {
-            "actionType": "create_user",
-            "payload": {"email": f"{name}@example.com", "username": name, "fullName": "Focus"},
-        }
-        response = httpx.post(
-            server.url + "/api/workflow/actions",
-            json=body,
-            headers={"Authorization": f"Bearer {maker.token}"},
-        )
-        assert response.status_code == 201
-        ids.append(response.json()["data"]["id"])
-    first, second = ids
+    first, second = (_submit_user_by_api(server, maker, name) for name in ("focus.one", "focus.two"))
     expect(queue.locator(f"#action-row-{second}")).to_be_visible()
 
     # refused: a rejection without a comment puts focus in the comment field, marked invalid
@@ -131,18 +130,6 @@ def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(server, peop
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="History")).to_have_attribute(
         "aria-current", "page"
     )
-
-
-def _submit_user_by_api(server, maker, name: str) -> str:
-    body = {
-        "actionType": "create_user",
-        "payload": {"email": f"{name}@example.com", "username": name, "fullName": "Race"},
-    }
-    response = httpx.post(
-        server.url + "/api/workflow/actions", json=body, headers={"Authorization": f"Bearer {maker.token}"}
-    )
-    assert response.status_code == 201
-    return response.json()["data"]["id"]
 
 
 def test_a_refresh_arriving_while_a_decision_is_on_its_way_does_not_swallow_its_outcome(
