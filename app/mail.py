@@ -41,10 +41,6 @@ CLAIM_FOR = timedelta(minutes=15)
 """How long a claimed message is left to its sender: far longer than a send can take (SMTP_TIMEOUT
 per exchange, a few exchanges, a short wait for a mail thread)."""
 
-RETRY_EVERY = 60.0
-"""Seconds between an app process's own delivery runs: leftovers of a stopped process, messages
-that failed, claims of a sender that died."""
-
 _MAIL_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mail")
 """Mail's own threads: a slow mail server occupies these, never the pool that requests use."""
 
@@ -190,11 +186,12 @@ async def _record(db: Database, rows: Sequence[OutboundEmail], outcomes: Sequenc
 
 
 async def deliver_periodically(db: Database, settings: Settings) -> None:
-    """Deliver now (mail left by a process that stopped) and then every RETRY_EVERY seconds, so
-    that failed messages are retried even when no request queues new mail. Runs until cancelled."""
+    """Deliver now (mail left by a process that stopped) and then every MAIL_RETRY_SECONDS, so
+    that failed messages and claims of a sender that died are retried even when no request queues
+    new mail. Runs until cancelled."""
     while True:
         try:
             await deliver_pending(db, settings)
         except (SQLAlchemyError, OSError):
             log.exception("could not deliver queued mail (is the database migrated and reachable?)")
-        await asyncio.sleep(RETRY_EVERY)
+        await asyncio.sleep(settings.mail_retry_seconds)

@@ -110,13 +110,15 @@ def create_app(**overrides: Any) -> Litestar:
     @asynccontextmanager
     async def database_lifespan(_: Litestar) -> AsyncGenerator[None, None]:
         # in the background: a mail server that never answers must not hold up start-up
-        mail = asyncio.create_task(deliver_periodically(db, settings))
+        retries = settings.mail_retry_seconds > 0
+        mail = asyncio.create_task(deliver_periodically(db, settings)) if retries else None
         try:
             async with sealing_in_background(db.url, settings.audit_seal_interval):
                 yield
         finally:
-            mail.cancel()
-            await asyncio.gather(mail, return_exceptions=True)
+            if mail is not None:
+                mail.cancel()
+                await asyncio.gather(mail, return_exceptions=True)
             await db.dispose()
 
     sessions = session_config(secure=settings.secure_cookies)

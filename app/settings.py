@@ -56,6 +56,8 @@ class Settings:
     smtp_timeout: float = field(default_factory=lambda: _seconds("SMTP_TIMEOUT", 10.0))
     """Seconds a mail server may stay silent before a send fails (and is retried later)."""
     mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "maker-checker@localhost") or "")
+    mail_retry_seconds: float = field(default_factory=lambda: float(_env("MAIL_RETRY_SECONDS", "60") or "60"))
+    """Seconds between an app process's own outbox runs (retries, leftovers); 0 turns them off."""
     audit_seal_interval: float = field(
         default_factory=lambda: float(_env("AUDIT_SEAL_INTERVAL", "0.5") or "0.5")
     )
@@ -102,6 +104,8 @@ class Settings:
             raise ConfigurationError("QUEUE_KEEPALIVE_SECONDS must be a positive number of seconds")
         if not self.smtp_timeout > 0:
             raise ConfigurationError("SMTP_TIMEOUT must be a positive number of seconds")
+        if self.mail_retry_seconds < 0:
+            raise ConfigurationError("MAIL_RETRY_SECONDS must not be negative")
         if self.audit_seal_interval < 0 or self.audit_max_unsealed_seconds < 0:
             raise ConfigurationError(
                 "AUDIT_SEAL_INTERVAL and AUDIT_MAX_UNSEALED_SECONDS must not be negative"

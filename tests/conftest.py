@@ -76,6 +76,8 @@ def database_url(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     # no app started by a test seals the audit chain behind the tests' backs; tests that need a
     # sealer start one themselves
     os.environ["AUDIT_SEAL_INTERVAL"] = "0"
+    # nor sends another test's outbox: the long-lived browser servers share this database
+    os.environ["MAIL_RETRY_SECONDS"] = "0"
     get_settings.cache_clear()
     yield url
     if previous is None:

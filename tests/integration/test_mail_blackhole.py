@@ -139,10 +139,10 @@ async def test_approvals_and_health_keep_their_latency_while_mail_is_stuck(db, d
 
 
 async def test_a_running_app_retries_the_outbox_by_itself(db, monkeypatch):
-    from app import mail
     from app.main import create_app
 
-    monkeypatch.setattr(mail, "RETRY_EVERY", 0.2)
+    monkeypatch.setenv("MAIL_RETRY_SECONDS", "0.2")
+    get_settings.cache_clear()
     app = create_app()
 
     async def delivered() -> bool:
@@ -155,3 +155,18 @@ async def test_a_running_app_retries_the_outbox_by_itself(db, monkeypatch):
             async with db.sessions() as session, session.begin():
                 queue_email(session=session, to=address, subject="Hello", body="link")
             await wait_for(delivered, 10, f"mail to {address} sent by the periodic run")
+
+
+async def test_an_app_started_with_no_retry_interval_leaves_the_outbox_alone(db, monkeypatch):
+    from app.main import create_app
+
+    monkeypatch.setenv("MAIL_RETRY_SECONDS", "0")
+    get_settings.cache_clear()
+    async with db.sessions() as session, session.begin():
+        queue_email(session=session, to="left@example.com", subject="Hello", body="link")
+    app = create_app()
+    async with app.lifespan():
+        # an app with retries on sends this within a moment (the test above); give it as long
+        await anyio.sleep(1.0)
+    (row,) = await outbox(db)
+    assert row.attempts == 0 and row.sent_at is None
