@@ -71,7 +71,3 @@ def redact_secrets_in_logs() -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactSecretPaths) for f in access.filters):
         access.addFilter(RedactSecretPaths())
-
-
-redact_access_log = redact_secrets_in_logs
-"""The former name, kept for callers outside this branch."""
