@@ -16,14 +16,14 @@ from typing import Any
 
 from asyncpg import IntegrityConstraintViolationError
 from pydantic import ValidationError
-from sqlalchemy import Text, bindparam, cast, exists, func, insert, select, update
+from sqlalchemy import Text, bindparam, cast, exists, func, insert, select, true, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
 from app.actions.base import ActionRefused, ActionType, ExecutionContext
-from app.audit import record_event
+from app.audit import appended_event_values, event_appended_with, record_event
 from app.db import DriverStatement, as_row, driver_connection
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
 from app.models import ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
@@ -42,9 +42,18 @@ def _signal() -> Any:
     return func.pg_notify(QUEUE_CHANNEL, bindparam("signal")).label("queue_signal")
 
 
-_INSERT_ACTION = DriverStatement.of(
-    insert(ACTIONS).values({c.name: bindparam(c.name) for c in ACTIONS.c}).returning(*ACTIONS.c, _signal())
-)
+def _submission() -> DriverStatement:
+    """The action's INSERT, its audit event and the queue's signal: one statement, so a submission
+    is atomic with no BEGIN and COMMIT round trips (the API runs it outside a transaction)."""
+    action = insert(ACTIONS).values({c.name: bindparam(c.name) for c in ACTIONS.c}).returning(*ACTIONS.c)
+    added = action.cte("added_action")
+    event = event_appended_with(added, added.c.id)
+    return DriverStatement.of(
+        select(*added.c, _signal()).select_from(added.join(event, true())),
+    )
+
+
+_SUBMIT = _submission()
 _LOCK_ACTION = DriverStatement.of(
     select(
         *ACTIONS.c,
@@ -103,20 +112,15 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     action = WorkflowAction(
         action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id
     )
+    event = appended_event_values("action_submitted", maker.id, {"actionType": kind.name, "summary": summary})
     connection = await driver_connection(session)
-    row = as_row(
-        await _INSERT_ACTION.fetchrow(
-            connection, signal=queue_message(action.id, action.status), **_driver_values(action.model_dump())
-        )
+    found = await _SUBMIT.fetchrow(
+        connection,
+        signal=queue_message(action.id, action.status),
+        **_driver_values(action.model_dump()),
+        **event,
     )
-    await record_event(
-        session=session,
-        event_type="action_submitted",
-        actor_id=maker.id,
-        action_id=action.id,
-        details={"actionType": kind.name, "summary": summary},
-    )
-    return row
+    return as_row(found)
 
 
 async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> Row:
