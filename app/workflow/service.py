@@ -144,10 +144,12 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
 
 @cache
 def _review_statement(changed: tuple[str, ...], count_approval: bool) -> DriverStatement:
-    """The review row's INSERT and the action's UPDATE (`changed` columns set, plus updated_at, and
-    approvals + 1 when counting an approval) in one statement, returned with the queue signal."""
+    """The review row's INSERT, its audit event and the action's UPDATE (`changed` columns set, plus
+    updated_at, and approvals + 1 when counting an approval) in one statement, returned with the
+    queue signal."""
     review = {c.name: bindparam(f"review_{c.name}") for c in REVIEWS.c}
-    added = insert(REVIEWS).values(review).cte("added_review")
+    added = insert(REVIEWS).values(review).returning(REVIEWS.c.action_id).cte("added_review")
+    event = event_appended_with(added, added.c.action_id)
     values: dict[str, Any] = {name: bindparam(f"set_{name}") for name in (*changed, "updated_at")}
     if count_approval:
         values["approvals"] = ACTIONS.c.approvals + 1
@@ -156,9 +158,17 @@ def _review_statement(changed: tuple[str, ...], count_approval: bool) -> DriverS
         .where(ACTIONS.c.id == bindparam("action_id"))
         .values(values)
         .returning(*ACTIONS.c, _signal())
-        .add_cte(added)
+        .add_cte(added, event)
     )
     return DriverStatement.of(statement)
+
+
+@dataclass(frozen=True)
+class Event:
+    """The audit event a statement appends alongside its change."""
+
+    event_type: str
+    details: dict[str, Any]
 
 
 async def _review_and_update(
@@ -167,15 +177,17 @@ async def _review_and_update(
     reviewer: User,
     decision: str,
     comment: str | None,
+    event: Event,
     *,
     count_approval: bool = False,
     **changes: Any,
 ) -> Row:
-    """One statement: the review row, and the action's update returned with its queue signal."""
+    """One statement: the review row, its audit event, and the action's update with its queue signal."""
     review = ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision=decision, comment=comment)
     statement = _review_statement(tuple(sorted(changes)), count_approval)
     values = {f"set_{k}": v for k, v in _driver_values(changes | {"updated_at": utcnow()}).items()}
     values |= {f"review_{k}": v for k, v in review.model_dump().items()}
+    values |= appended_event_values(event.event_type, reviewer.id, event.details)
     status = changes.get("status", action.status)
     connection = await driver_connection(session)
     found = await statement.fetchrow(
@@ -222,14 +234,8 @@ async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: s
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
-    rejected = await _review_and_update(session, action, reviewer, "rejected", comment, **changes)
-    await record_event(
-        session=session,
-        event_type="action_rejected",
-        actor_id=reviewer.id,
-        action_id=action.id,
-        details={"comment": comment},
-    )
+    event = Event("action_rejected", {"comment": comment})
+    rejected = await _review_and_update(session, action, reviewer, "rejected", comment, event, **changes)
     return ReviewOutcome(action=rejected, message="Action rejected")
 
 
@@ -245,19 +251,7 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
     except (ActionRefused, IntegrityError, IntegrityConstraintViolationError, ValidationError) as exc:
         await _record_refusal(session, action, reviewer, _reason(exc))
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
-    final = approved.status == ActionStatus.APPROVED
-    await record_event(
-        session=session,
-        event_type="action_approved" if final else "approval_recorded",
-        actor_id=reviewer.id,
-        action_id=action.id,
-        details={
-            "approvals": approved.approvals,
-            "requiredApprovals": approved.required_approvals,
-            "result": result,
-        },
-    )
-    if not final:
+    if approved.status != ActionStatus.APPROVED:
         return ReviewOutcome(action=approved, message="Approval recorded; more approvals are needed")
     return ReviewOutcome(action=approved, message="Action approved and executed", execution_result=result)
 
@@ -267,7 +261,8 @@ async def _record_approval(
 ) -> tuple[Row, dict[str, Any] | None]:
     changes: dict[str, Any] = {}
     result = None
-    if action.approvals + 1 >= action.required_approvals:
+    final = action.approvals + 1 >= action.required_approvals
+    if final:
         result = await kind.execute(ctx, kind.parse(action.payload))
         changes |= {
             "status": ActionStatus.APPROVED.value,
@@ -277,8 +272,12 @@ async def _record_approval(
             "execution_result": result,
             "error": None,
         }
+    event = Event(
+        "action_approved" if final else "approval_recorded",
+        {"approvals": action.approvals + 1, "requiredApprovals": action.required_approvals, "result": result},
+    )
     approved = await _review_and_update(
-        ctx.session, action, reviewer, "approved", comment, count_approval=True, **changes
+        ctx.session, action, reviewer, "approved", comment, event, count_approval=True, **changes
     )
     return approved, result
 
