@@ -1,4 +1,5 @@
-"""Write use-cases of the workflow. Callers own the transaction; these functions never commit.
+"""Write use-cases of the workflow. Callers own the transaction; these functions never commit (a
+refused execution rolls the caller's transaction back first: see review_action).
 
 The workflow's own statements are SQLAlchemy Core compiled once and run as prepared statements
 on the driver's connection inside the session's transaction (app.db.DriverStatement), each doing
@@ -211,7 +212,9 @@ async def review_action(
         InvalidInput: rejecting without a comment.
         NotFound: no such action.
         Conflict: not pending any more, or already reviewed by this user.
-        ExecutionRefused: current data refused the operation; the action stays pending.
+        ExecutionRefused: current data refused the operation; the action stays pending. The
+            caller's transaction has been rolled back, and a new one holds the refusal's record,
+            for the caller to commit (ExecutionRefused is a CommitThenRaise).
     """
     if not reviewer.has_role(Role.CHECKER):
         raise Forbidden("Reviewing an action needs the checker role")
@@ -245,10 +248,12 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
         session=session, action_id=action.id, maker_id=action.maker_id, checker_id=reviewer.id
     )
     try:
-        # a savepoint: a refused execution must leave no review, no count and no partial effect behind
-        async with session.begin_nested():
-            approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
+        approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
     except (ActionRefused, IntegrityError, IntegrityConstraintViolationError, ValidationError) as exc:
+        # a refused execution leaves no review, no count and no partial effect behind: the whole
+        # transaction goes (cheaper than a savepoint around every approval), then the refusal is
+        # recorded in a fresh one, which the request commits before answering
+        await session.rollback()
         await _record_refusal(session, action, reviewer, _reason(exc))
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
     if approved.status != ActionStatus.APPROVED:
@@ -283,9 +288,13 @@ async def _record_approval(
 
 
 async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, reason: str) -> None:
+    """The failed attempt on a still pending action (the row lock went with the rolled-back attempt,
+    so someone else may have decided it meanwhile: then their decision stands, untouched)."""
     connection = await session.connection()
     await connection.execute(
-        update(ACTIONS).where(ACTIONS.c.id == action.id).values(error=reason, updated_at=utcnow())
+        update(ACTIONS)
+        .where(ACTIONS.c.id == action.id, ACTIONS.c.status == ActionStatus.PENDING.value)
+        .values(error=reason, updated_at=utcnow())
     )
     await record_event(
         session=session,
