@@ -140,6 +140,8 @@ def create_app(**overrides: Any) -> Litestar:
         lifespan=[database_lifespan, stopping.watch_signals],
         template_config=_templates(),
         openapi_config=_openapi(),
+        # every body here is small (forms, action payloads); a larger one is refused before it is read
+        request_max_body_size=settings.max_body_bytes,
         debug=False,
         **overrides,
     )

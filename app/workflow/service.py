@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
-from app.actions.base import ActionRefused, ActionType, ExecutionContext
+from app.actions.base import ActionRefused, ActionType, ExecutionContext, InvalidPayload
 from app.audit import record_event
 from app.db import DriverStatement, as_row, driver_connection
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
@@ -93,7 +93,7 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     kind = _known_type(action_type)
     try:
         payload = kind.parse(raw_payload)
-    except ValidationError as exc:
+    except (ValidationError, InvalidPayload) as exc:
         raise InvalidInput("The payload is not valid", details=kind.errors_of(exc)) from exc
     conflicts = await kind.check_current_data(session, payload)
     if conflicts:
