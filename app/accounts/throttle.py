@@ -57,6 +57,11 @@ class _Address:
         if self.level == 0:
             self.strikes = 0
 
+    @property
+    def failures(self) -> int:
+        """Failures outstanding: one partly forgiven still counts."""
+        return math.ceil(self.level - 1e-9)  # no float dust past a whole failure
+
     def idle(self, now: float) -> bool:
         """Nothing left to remember: the address is as good as one never seen."""
         return self.level == 0 and self.in_flight == 0 and now >= self.blocked_until
@@ -88,7 +93,7 @@ class LoginThrottle:
         record.drain(now)
         if now < record.blocked_until:
             raise LoginRefused(429, record.blocked_until - now, _too_many(record.blocked_until - now))
-        if record.in_flight >= MAX_IN_FLIGHT_PER_ADDRESS or record.level + record.in_flight >= self.budget:
+        if record.in_flight >= MAX_IN_FLIGHT_PER_ADDRESS or record.failures + record.in_flight >= self.budget:
             # the attempts still running decide whether this address has spent its budget
             raise LoginRefused(429, 1, _too_many(1))
         if self.pending >= self.max_pending:
@@ -106,7 +111,7 @@ class LoginThrottle:
         record.drain(now)
         if failed:
             record.level += 1
-            if record.level >= self.budget:
+            if record.failures >= self.budget:
                 record.blocked_until = now + min(DRAIN_SECONDS * 2**record.strikes, MAX_BLOCK_SECONDS)
                 record.strikes += 1
         if record.idle(now):
