@@ -23,6 +23,7 @@ from litestar.template import TemplateConfig
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
 from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
+from app.accounts.throttle import LoginThrottle
 from app.actions import REGISTRY
 from app.audit import sealing_in_background
 from app.db import Database, provide_db_session, resolve_database_url
@@ -131,7 +132,7 @@ def create_app(**overrides: Any) -> Litestar:
         ],
         middleware=_middleware(settings, sessions),
         stores={"sessions": PostgresSessionStore(db)},
-        state=State({"db": db, "stopping": stopping}),
+        state=State({"db": db, "stopping": stopping, "login_throttle": LoginThrottle()}),
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_vary_header,
@@ -140,6 +141,8 @@ def create_app(**overrides: Any) -> Litestar:
         lifespan=[database_lifespan, stopping.watch_signals],
         template_config=_templates(),
         openapi_config=_openapi(),
+        # every body here is small (forms, action payloads); a larger one is refused before it is read
+        request_max_body_size=settings.max_body_bytes,
         debug=False,
         **overrides,
     )

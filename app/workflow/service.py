@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
-from app.actions.base import ActionRefused, ActionType, ExecutionContext
+from app.actions.base import ActionRefused, ActionType, ExecutionContext, InvalidPayload
 from app.audit import appended_event_values, event_appended_with, record_event
 from app.db import DriverStatement, as_row, driver_connection
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
@@ -103,7 +103,7 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     kind = _known_type(action_type)
     try:
         payload = kind.parse(raw_payload)
-    except ValidationError as exc:
+    except (ValidationError, InvalidPayload) as exc:
         raise InvalidInput("The payload is not valid", details=kind.errors_of(exc)) from exc
     conflicts = await kind.check_current_data(session, payload)
     if conflicts:
@@ -249,7 +249,13 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
     )
     try:
         approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
-    except (ActionRefused, IntegrityError, IntegrityConstraintViolationError, ValidationError) as exc:
+    except (
+        ActionRefused,
+        IntegrityError,
+        IntegrityConstraintViolationError,
+        ValidationError,
+        InvalidPayload,
+    ) as exc:
         # a refused execution leaves no review, no count and no partial effect behind: the whole
         # transaction goes (cheaper than a savepoint around every approval), then the refusal is
         # recorded in a fresh one, which the request commits before answering
