@@ -13,6 +13,8 @@ from pydantic.alias_generators import to_camel
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.models import Role
+
 
 class Payload(SQLModel):
     """Base of every payload model: camelCase in JSON, unknown fields refused, text trimmed.
@@ -115,6 +117,8 @@ class ActionType(Generic[P]):
     """A valid payload, as the API takes it: for the tests, the factories and the OpenAPI examples."""
     form_options: Callable[[AsyncSession], Awaitable[dict[str, Any]]] | None = None
     """Choices the form offers (such as the users an account can belong to)."""
+    maker_role: Role = Role.MAKER
+    """The role that may submit it: people administration is proposed by admins, not by makers."""
 
     async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
         return await self.form_options(session) if self.form_options else {}

@@ -85,11 +85,14 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     """Validate the payload and store it as a pending action; nothing else changes. Returns its row.
 
     Raises:
-        Forbidden: the maker lacks the maker role.
+        Forbidden: the maker lacks the role the type asks of its makers (maker, or admin).
         InvalidInput: unknown type, invalid payload, or a conflict with current data.
     """
-    if not maker.has_role(Role.MAKER):
-        raise Forbidden("Submitting an action needs the maker role")
+    known = get_action_type(action_type)
+    needed = known.maker_role if known else Role.MAKER
+    if not maker.has_role(needed):
+        what = "an action" if known is None or needed == Role.MAKER else known.name
+        raise Forbidden(f"Submitting {what} needs the {needed.value} role")
     kind = _known_type(action_type)
     try:
         payload = kind.parse(raw_payload)
