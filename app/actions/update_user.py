@@ -27,6 +27,10 @@ class UpdateUserPayload(Payload):
     active: bool | None = None
     """False deactivates (sessions and tokens end), true reactivates."""
 
+    def to_json(self) -> dict[str, Any]:
+        """Only the fields that change: a stored request says what it changes and nothing else."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
     @model_validator(mode="after")
     def _changes_something(self) -> "UpdateUserPayload":
         if self.full_name is None and self.roles is None and self.active is None:

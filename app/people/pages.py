@@ -94,7 +94,10 @@ class PeoplePagesController(Controller):
         kind = get_action_type(UPDATE_USER)
         assert kind is not None
         # the user is the one in the path, whatever the form says
-        raw = payload_from_form(kind, await request.form()) | {"userId": str(row.user.id)}
+        form = await request.form()
+        raw = payload_from_form(kind, form) | {"userId": str(row.user.id)}
+        if "fullName" in form and "fullName" not in raw:
+            raw["fullName"] = ""  # emptied on the form: a name is required, not "left as it is"
         payload = _only_changes(row.user, raw)
         if payload.keys() == {"userId"}:
             message = "Nothing would change: change a value first"
