@@ -49,6 +49,9 @@ def test_an_admin_proposes_a_role_change_a_checker_approves_it_in_the_queue(serv
     expect(page.get_by_label("Full name")).to_have_value(target.username.title())
     expect(page.get_by_label("Maker")).to_be_checked()
     expect(page.get_by_label("Checker")).not_to_be_checked()
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.locator("#form-error")).to_contain_text("Nothing would change")
+    assert axe_violations(page) == []
     page.get_by_label("Checker").check()
     page.get_by_role("button", name="Submit for review").click()
     expect(page.get_by_role("heading", name="Request submitted")).to_be_visible()
