@@ -55,6 +55,8 @@ class FailedMailOut(SQLModel):
     createdAt: datetime
     user: UserOut | None
     """The user whose stored address it is, if any."""
+    deliveredLater: datetime | None
+    """When a later message to the same address was delivered, if one was."""
 
 
 class FailedMailList(SQLModel):
@@ -149,6 +151,7 @@ class PeopleApiController(Controller):
                 "lastError": item.message.last_error,
                 "createdAt": item.message.created_at,
                 "user": _user_json(item.recipient) if item.recipient else None,
+                "deliveredLater": item.delivered_later,
             }
             for item in failed
         ]

@@ -7,6 +7,7 @@ tokens are managed directly, by their owner.
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -106,6 +107,8 @@ class FailedMail:
     message: OutboundEmail
     recipient: UserRow | None
     """The user whose stored address it was sent to, if any."""
+    delivered_later: datetime | None = None
+    """When a later message to the same address was delivered (a new link that did arrive), if one was."""
 
 
 async def failed_mail(*, session: AsyncSession) -> list[FailedMail]:
@@ -128,7 +131,26 @@ async def failed_mail(*, session: AsyncSession) -> list[FailedMail]:
     by_address = {
         user.email.lower(): UserRow(user, status_of(user), pending.get(user.id, [])) for user in users
     }
-    return [FailedMail(message, by_address.get(message.to_address.lower())) for message in messages]
+    delivered = await _last_delivered(session, addresses)
+    return [
+        FailedMail(
+            message,
+            by_address.get(message.to_address.lower()),
+            later if (later := delivered.get(message.to_address)) and later > message.created_at else None,
+        )
+        for message in messages
+    ]
+
+
+async def _last_delivered(session: AsyncSession, addresses: set[str]) -> dict[str, datetime]:
+    if not addresses:
+        return {}
+    rows = await session.exec(
+        select(OutboundEmail.to_address, func.max(OutboundEmail.sent_at))
+        .where(col(OutboundEmail.to_address).in_(addresses), col(OutboundEmail.sent_at).is_not(None))
+        .group_by(col(OutboundEmail.to_address))
+    )
+    return dict(rows.all())
 
 
 async def tokens_of(*, session: AsyncSession, user: User) -> list[ApiToken]:

@@ -2,6 +2,7 @@
 mail, and every user's own API tokens; each route authorised on the server."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -171,3 +172,22 @@ async def test_token_use_is_noted_at_most_once_a_minute(client, db, maker):
     await client.get(TOKENS, headers=maker.headers)
     [(later,)] = await _rows(db, "SELECT last_used_at FROM api_tokens WHERE user_id = :id", id=maker.user.id)
     assert later > first
+
+
+async def test_outbox_says_when_a_later_message_to_the_address_was_delivered(client, db, admin):
+    waiting = await make_actor(db, "maker")
+    for attempts, age, sent in [(MAX_ATTEMPTS, timedelta(hours=2), False), (1, timedelta(hours=1), True)]:
+        await _rows(
+            db,
+            "INSERT INTO outbound_emails (id, to_address, subject, attempts, created_at, sent_at)"
+            " VALUES (:id, :to, 'Activate your account', :attempts, CAST(:created AS timestamptz),"
+            " CASE WHEN :sent THEN now() END)",
+            id=uuid.uuid4(),
+            to=waiting.user.email,
+            attempts=attempts,
+            created=datetime.now(UTC) - age,
+            sent=sent,
+        )
+    [failed] = (await client.get(OUTBOX, headers=admin.headers)).json()["data"]
+    assert failed["attempts"] == MAX_ATTEMPTS
+    assert failed["deliveredLater"] is not None
