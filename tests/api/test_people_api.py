@@ -191,3 +191,10 @@ async def test_outbox_says_when_a_later_message_to_the_address_was_delivered(cli
     [failed] = (await client.get(OUTBOX, headers=admin.headers)).json()["data"]
     assert failed["attempts"] == MAX_ATTEMPTS
     assert failed["deliveredLater"] is not None
+
+
+@pytest.mark.parametrize("path", [USERS, OUTBOX, TOKENS])
+async def test_a_deactivated_users_token_opens_no_people_route(client, db, path):
+    admin = await make_actor(db, "admin", "maker")
+    await _rows(db, "UPDATE users SET is_active = false WHERE id = :id", id=admin.user.id)
+    assert (await client.get(path, headers=admin.headers)).status_code == 401
