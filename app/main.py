@@ -29,6 +29,8 @@ from app.audit import sealing_in_background
 from app.db import Database, provide_db_session, resolve_database_url
 from app.mail import deliver_periodically
 from app.models import ActionStatus
+from app.people.api import PeopleApiController, TokenApiController
+from app.people.pages import PeoplePagesController, TokenPagesController
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
@@ -84,6 +86,10 @@ def _route_handlers() -> list[Any]:
         RequestController,
         ActionPagesController,
         QueueController,
+        PeoplePagesController,
+        TokenPagesController,
+        PeopleApiController,
+        TokenApiController,
         create_static_files_router(
             path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False
         ),

@@ -34,6 +34,7 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
     locked = user is not None and user.locked_until is not None and user.locked_until > utcnow()
     if user is not None and password_ok and user.is_active and not locked:
         user.failed_logins, user.locked_until = 0, None
+        user.last_login_at = utcnow()
         session.add(user)
         # logins are rare next to requests: a fitting moment to forget sessions that have expired
         await session.exec(delete(SessionRecord).where(col(SessionRecord.expires_at) < utcnow()))

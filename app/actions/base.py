@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import MAX_REPORTED_ERRORS
+from app.models import Role
 
 
 class Payload(SQLModel):
@@ -138,6 +139,8 @@ class ActionType(Generic[P]):
     """A valid payload, as the API takes it: for the tests, the factories and the OpenAPI examples."""
     form_options: Callable[[AsyncSession], Awaitable[dict[str, Any]]] | None = None
     """Choices the form offers (such as the users an account can belong to)."""
+    maker_role: Role = Role.MAKER
+    """The role that may submit it: people administration is proposed by admins, not by makers."""
 
     async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
         return await self.form_options(session) if self.form_options else {}

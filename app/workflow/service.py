@@ -91,15 +91,22 @@ def _known_type(name: str) -> ActionType:
     return kind
 
 
+def _require_maker_role(maker: User, kind: ActionType | None) -> None:
+    """Makers propose; people administration (update_user, resend_activation) is proposed by admins."""
+    needed = kind.maker_role if kind else Role.MAKER
+    if not maker.has_role(needed):
+        what = "an action" if kind is None or needed == Role.MAKER else kind.name
+        raise Forbidden(f"Submitting {what} needs the {needed.value} role")
+
+
 async def submit_action(*, session: AsyncSession, maker: User, action_type: str, raw_payload: Any) -> Any:
     """Validate the payload and store it as a pending action; nothing else changes. Returns its row.
 
     Raises:
-        Forbidden: the maker lacks the maker role.
+        Forbidden: the maker lacks the role the type asks of its makers (maker, or admin).
         InvalidInput: unknown type, invalid payload, or a conflict with current data.
     """
-    if not maker.has_role(Role.MAKER):
-        raise Forbidden("Submitting an action needs the maker role")
+    _require_maker_role(maker, get_action_type(action_type))
     kind = _known_type(action_type)
     try:
         payload = kind.parse(raw_payload)
