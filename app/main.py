@@ -70,6 +70,9 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
         # the domain's vocabulary, given to templates here so that app.web depends on no domain module
         engine.engine.globals.update({"action_types": REGISTRY, "statuses": list(ActionStatus)})
         engine.engine.trim_blocks = engine.engine.lstrip_blocks = True
+        # templates do not change under a running server; reloading checked each one's file on
+        # every use, once per row for the queue's included row templates
+        engine.engine.auto_reload = False
 
     return TemplateConfig(
         directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure
