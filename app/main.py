@@ -38,7 +38,7 @@ from app.web.headers import security_headers
 from app.web.logs import redact_secrets_in_logs
 from app.web.mail import send_mail_after_response
 from app.web.openapi import render_plugins
-from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
+from app.web.rendering import TEMPLATE_FILTERS, add_vary_header, url_for
 from app.web.stopping import ServerStopping
 from app.workflow.api import WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
@@ -73,6 +73,7 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
         # templates do not change under a running server; reloading checked each one's file on
         # every use, once per row for the queue's included row templates
         engine.engine.auto_reload = False
+        engine.register_template_callable("url_for", url_for)
 
     return TemplateConfig(
         directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure
