@@ -8,6 +8,8 @@ from litestar.exceptions import NoRouteMatchFoundException
 
 from app.web.rendering import url_for
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the inferred path parameter style
+
 
 @get("/actions/{action_id:uuid}", name="detail", sync_to_thread=False)
 def detail(action_id: uuid.UUID) -> None: ...
