@@ -9,7 +9,6 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -39,6 +38,7 @@ from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.web.stopping import ServerStopping
 from app.workflow.api import WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
+from app.workflow.listener import ReconnectingChannelsBackend
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
 
@@ -127,7 +127,7 @@ def create_app(**overrides: Any) -> Litestar:
         route_handlers=_route_handlers(),
         plugins=[
             HTMXPlugin(),  # first: it replaces signature_types
-            ChannelsPlugin(backend=AsyncPgChannelsBackend(dsn=db.url), channels=[QUEUE_CHANNEL]),
+            ChannelsPlugin(backend=ReconnectingChannelsBackend(db.url), channels=[QUEUE_CHANNEL]),
         ],
         middleware=_middleware(settings, sessions),
         stores={"sessions": PostgresSessionStore(db)},
