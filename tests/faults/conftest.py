@@ -41,3 +41,17 @@ async def terminate_every_other_backend(database_url: str) -> int:
         )
     finally:
         await conn.close()
+
+
+async def count_other_backends(database_url: str, *, exclude_listeners: bool = False) -> int:
+    """Backends connected to the database (a listener that came back excluded when asked)."""
+    conn = await asyncpg.connect(with_database(database_url, "postgres"))
+    try:
+        return await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"
+            " AND NOT ($2 AND application_name LIKE 'maker-checker queue listener %')",
+            make_url(database_url).database,
+            exclude_listeners,
+        )
+    finally:
+        await conn.close()

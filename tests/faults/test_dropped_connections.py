@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.factories import make_actor, user_payload
-from tests.faults.conftest import terminate_every_other_backend
+from tests.faults.conftest import count_other_backends, terminate_every_other_backend
 from tests.servers import AppServer
 
 pytestmark = pytest.mark.anyio
@@ -89,3 +89,30 @@ async def test_requests_succeed_after_every_connection_was_terminated_mid_burst(
             ),
         )
     assert [r.status_code for r in after] == [200] * 3 * WORKERS + [201] * WORKERS
+
+
+async def test_no_request_fails_on_a_pooled_connection_terminated_while_idle(
+    app_server, own_db, own_database_url
+):
+    maker = await make_actor(own_db, "maker")
+    await own_db.dispose()
+    async with httpx.AsyncClient(base_url=app_server.url, timeout=30) as http:
+        # fill the pool with connections, then end them all while they idle there
+        warm = await asyncio.gather(
+            *(http.get("/api/workflow/actions", headers=maker.headers) for _ in range(2 * WORKERS))
+        )
+        assert {r.status_code for r in warm} == {200}
+        assert await terminate_every_other_backend(own_database_url) > 0
+        await _until_every_backend_is_gone(own_database_url)
+
+        after = [await http.get("/api/workflow/actions", headers=maker.headers) for _ in range(2 * WORKERS)]
+    assert [r.status_code for r in after] == [200] * 2 * WORKERS
+
+
+async def _until_every_backend_is_gone(database_url: str, within: float = 10) -> None:
+    """pg_terminate_backend only signals: wait until the ended backends have left pg_stat_activity."""
+    async with asyncio.timeout(within):
+        while True:
+            if not await count_other_backends(database_url, exclude_listeners=True):
+                return
+            await asyncio.sleep(0.05)  # polling, bounded by the timeout
