@@ -268,6 +268,20 @@ def _refuse_closed_connections(dbapi_connection: Any, _record: Any, _proxy: Any)
         raise DisconnectionError("the pooled connection was closed by the server")
 
 
+async def database_answers(db: Database, *, within: float) -> bool:
+    """Whether the database runs a statement for us within `within` seconds (readiness)."""
+    import asyncio
+
+    try:
+        async with asyncio.timeout(within), db.autocommit() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+    except Exception as error:
+        if isinstance(error, TimeoutError) or is_disconnect(error):
+            return False
+        raise
+    return True
+
+
 def _decode_json(text: str) -> Any:
     """jsonb values as Python objects: msgspec's decoder, several times faster than json.loads on
     the lists' payloads; json.loads for what msgspec refuses (numbers beyond a double's range)."""

@@ -7,16 +7,17 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.template import TemplateConfig
 
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
@@ -24,7 +25,7 @@ from app.accounts.controller import ActivationController, LoginController
 from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
 from app.actions import REGISTRY
 from app.audit import sealing_in_background
-from app.db import Database, provide_db_session, resolve_database_url
+from app.db import Database, database_answers, provide_db_session, resolve_database_url
 from app.mail import deliver_periodically
 from app.models import ActionStatus
 from app.settings import PROJECT_ROOT, Settings, get_settings
@@ -44,10 +45,30 @@ from app.workflow.queue import QueueController
 
 log = logging.getLogger(__name__)
 
+READY_WITHIN_SECONDS = 3.0
+
 
 @get("/health", exclude_from_auth=True, tags=["system"], summary="Liveness")
 async def health() -> dict[str, str]:
     return {"status": "ok", "timestamp": datetime.now(UTC).isoformat()}
+
+
+@get(
+    "/ready",
+    exclude_from_auth=True,
+    tags=["system"],
+    summary="Readiness",
+    description="200 when the database answers within a few seconds; 503 while it does not.",
+    responses={503: ResponseSpec(data_container=dict[str, str], description="The database is unavailable")},
+)
+async def ready(state: State) -> Response[dict[str, str]]:
+    if await database_answers(state.db, within=READY_WITHIN_SECONDS):
+        return Response({"status": "ready"})
+    return Response(
+        {"status": "unavailable", "error": "The database is unavailable"},
+        status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
 
 
 def _openapi() -> OpenAPIConfig:
@@ -76,6 +97,7 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
 def _route_handlers() -> list[Any]:
     return [
         health,
+        ready,
         WorkflowApiController,
         LoginController,
         ActivationController,
