@@ -62,6 +62,7 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = _optional_timestamp()
+    last_login_at: datetime | None = _optional_timestamp()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 
@@ -130,9 +131,10 @@ class WorkflowAction(SQLModel, table=True):
     updated_at: datetime = _timestamp()
 
 
-COUNT_SLOTS = 8
-"""Rows per counter: concurrent transactions add to a random one, so they rarely wait for each other."""
-MAKER_COUNT_SLOTS = 4
+COUNT_SLOTS = 64
+"""Rows per counter: each connection adds to slot pg_backend_pid() mod COUNT_SLOTS (set by the
+counting trigger, see migration 0008), so concurrent transactions rarely wait for each other."""
+MAKER_COUNT_SLOTS = 16
 
 
 class WorkflowActionCount(SQLModel, table=True):
@@ -226,6 +228,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = _timestamp()
     revoked_at: datetime | None = _optional_timestamp()
+    last_used_at: datetime | None = _optional_timestamp()
+    """Kept to the minute: authentication writes it at most once a minute per token."""
 
 
 class ActivationToken(SQLModel, table=True):

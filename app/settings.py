@@ -19,12 +19,28 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _count(name: str, default: int) -> int:
+    """A whole number; 0 when unreadable, which check() refuses with the variable's name."""
+    try:
+        return int(_env(name) or default)
+    except ValueError:
+        return 0
+
+
 def _seconds(name: str, default: float) -> float:
     """A number of seconds; NaN when unreadable, which check() refuses with the variable's name."""
     try:
         return float(_env(name) or default)
     except ValueError:
         return float("nan")
+
+
+def _whole_number(name: str, default: int) -> int:
+    """A whole number; 0 when unreadable, which check() refuses with the variable's name."""
+    try:
+        return int(_env(name) or default)
+    except ValueError:
+        return 0
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,9 @@ class Settings:
     """How often an idle queue event stream sends a keepalive; the page calls a stream silent for
     twice as long (plus slack) dead and reconnects."""
 
+    max_body_bytes: int = field(default_factory=lambda: _whole_number("MAX_BODY_BYTES", 64 * 1024))
+    """Largest request body taken (forms and the JSON API); a larger one is refused with 413 unread."""
+
     smtp_host: str | None = field(default_factory=lambda: _env("SMTP_HOST"))
     """Mail server for outgoing mail (activation links); unset writes .eml files to DATA_DIR/mail."""
     smtp_port: int = field(default_factory=lambda: int(_env("SMTP_PORT", "587") or "587"))
@@ -58,6 +77,10 @@ class Settings:
     mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "maker-checker@localhost") or "")
     mail_retry_seconds: float = field(default_factory=lambda: float(_env("MAIL_RETRY_SECONDS", "60") or "60"))
     """Seconds between an app process's own outbox runs (retries, leftovers); 0 turns them off."""
+    db_pool_size: int = field(default_factory=lambda: _count("DB_POOL_SIZE", 32))
+    """Database connections each app process keeps open. At least the requests a process serves
+    at once: past it, connections are opened and closed per request, and each new one costs
+    PostgreSQL a backend and the driver a type introspection."""
     audit_seal_interval: float = field(
         default_factory=lambda: float(_env("AUDIT_SEAL_INTERVAL", "0.5") or "0.5")
     )
@@ -102,10 +125,14 @@ class Settings:
             )
         if not self.queue_keepalive_seconds > 0:
             raise ConfigurationError("QUEUE_KEEPALIVE_SECONDS must be a positive number of seconds")
+        if self.max_body_bytes <= 0:
+            raise ConfigurationError("MAX_BODY_BYTES must be a positive number of bytes, such as 65536")
         if not self.smtp_timeout > 0:
             raise ConfigurationError("SMTP_TIMEOUT must be a positive number of seconds")
         if self.mail_retry_seconds < 0:
             raise ConfigurationError("MAIL_RETRY_SECONDS must not be negative")
+        if self.db_pool_size < 1:
+            raise ConfigurationError("DB_POOL_SIZE must be a whole number of at least 1")
         if self.audit_seal_interval < 0 or self.audit_max_unsealed_seconds < 0:
             raise ConfigurationError(
                 "AUDIT_SEAL_INTERVAL and AUDIT_MAX_UNSEALED_SECONDS must not be negative"

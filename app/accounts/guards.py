@@ -22,3 +22,7 @@ async def requires_maker(connection: ASGIConnection[Any, Any, Any, Any], _: Base
 
 async def requires_checker(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _require(connection, Role.CHECKER)
+
+
+async def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    _require(connection, Role.ADMIN)

@@ -11,6 +11,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import REGISTRY
+from app.db import ONE_STATEMENT
 from app.errors import Forbidden
 from app.models import User
 from app.workflow import service, views
@@ -46,7 +47,8 @@ class WorkflowApiController(Controller):
     path = "/api/workflow/actions"
     tags = ["workflow"]
 
-    @post("/", status_code=201, summary="Submit an action for review")
+    # submit_action writes one statement (the action, its audit event, the queue's signal)
+    @post("/", status_code=201, summary="Submit an action for review", opt={ONE_STATEMENT: True})
     async def create_action(
         self,
         request: Request[User, Any, Any],

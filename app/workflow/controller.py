@@ -55,7 +55,9 @@ class RequestController(Controller):
         db_session: NamedDependency[AsyncSession],
         action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
     ) -> Template:
-        kind = get_action_type(action_type or "") or next(iter(REGISTRY.values()))
+        chosen = get_action_type(action_type or "")
+        # people administration is proposed from the Users page, filled with the user's current values
+        kind = chosen if chosen and chosen.maker_role == Role.MAKER else next(iter(REGISTRY.values()))
         options = await kind.options_for_form(db_session)
         context = {"kind": kind, "values": {}, "errors": {}, "options": options}
         return render(
