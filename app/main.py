@@ -7,17 +7,17 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.template import TemplateConfig
 
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
@@ -26,7 +26,7 @@ from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, s
 from app.accounts.throttle import LoginThrottle
 from app.actions import REGISTRY
 from app.audit import sealing_in_background
-from app.db import Database, provide_db_session, resolve_database_url
+from app.db import Database, database_answers, provide_db_session, resolve_database_url
 from app.mail import deliver_periodically
 from app.models import ActionStatus
 from app.people.api import PeopleApiController, TokenApiController
@@ -42,15 +42,36 @@ from app.web.rendering import TEMPLATE_FILTERS, add_vary_header, url_for
 from app.web.stopping import ServerStopping
 from app.workflow.api import WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
+from app.workflow.listener import ReconnectingChannelsBackend
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
 
 log = logging.getLogger(__name__)
 
+READY_WITHIN_SECONDS = 3.0
+
 
 @get("/health", exclude_from_auth=True, tags=["system"], summary="Liveness")
 async def health() -> dict[str, str]:
     return {"status": "ok", "timestamp": datetime.now(UTC).isoformat()}
+
+
+@get(
+    "/ready",
+    exclude_from_auth=True,
+    tags=["system"],
+    summary="Readiness",
+    description="200 when the database answers within a few seconds; 503 while it does not.",
+    responses={503: ResponseSpec(data_container=dict[str, str], description="The database is unavailable")},
+)
+async def ready(state: State) -> Response[dict[str, str]]:
+    if await database_answers(state.db, within=READY_WITHIN_SECONDS):
+        return Response({"status": "ready"})
+    return Response(
+        {"status": "unavailable", "error": "The database is unavailable"},
+        status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
 
 
 def _openapi() -> OpenAPIConfig:
@@ -83,6 +104,7 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
 def _route_handlers() -> list[Any]:
     return [
         health,
+        ready,
         WorkflowApiController,
         LoginController,
         ActivationController,
@@ -138,7 +160,7 @@ def create_app(**overrides: Any) -> Litestar:
         route_handlers=_route_handlers(),
         plugins=[
             HTMXPlugin(),  # first: it replaces signature_types
-            ChannelsPlugin(backend=AsyncPgChannelsBackend(dsn=db.url), channels=[QUEUE_CHANNEL]),
+            ChannelsPlugin(backend=ReconnectingChannelsBackend(db.url), channels=[QUEUE_CHANNEL]),
         ],
         middleware=_middleware(settings, sessions),
         stores={"sessions": PostgresSessionStore(db)},
