@@ -1,10 +1,16 @@
 """Registry of action types. To add a type, write its module and name its ACTION here."""
 
-from app.actions import create_account, create_promotion, create_user
+from app.actions import create_account, create_promotion, create_user, update_policy
 from app.actions.base import ActionType
 
 REGISTRY: dict[str, ActionType] = {
-    action.name: action for action in (create_user.ACTION, create_account.ACTION, create_promotion.ACTION)
+    action.name: action
+    for action in (
+        create_user.ACTION,
+        create_account.ACTION,
+        create_promotion.ACTION,
+        update_policy.ACTION,
+    )
 }
 
 

@@ -115,6 +115,10 @@ class ActionType(Generic[P]):
     """A valid payload, as the API takes it: for the tests, the factories and the OpenAPI examples."""
     form_options: Callable[[AsyncSession], Awaitable[dict[str, Any]]] | None = None
     """Choices the form offers (such as the users an account can belong to)."""
+    maker_role: str = "maker"
+    """The role a user needs to submit an action of this type."""
+    default_reviewer_role: str = "checker"
+    """The reviewer role of its policy until an update_policy sets another (app.workflow.policies)."""
 
     async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
         return await self.form_options(session) if self.form_options else {}

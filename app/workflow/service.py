@@ -16,7 +16,7 @@ from typing import Any
 
 from asyncpg import IntegrityConstraintViolationError
 from pydantic import ValidationError
-from sqlalchemy import Text, bindparam, cast, exists, func, insert, select, update
+from sqlalchemy import Text, bindparam, cast, exists, func, insert, literal, select, true, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,12 +26,14 @@ from app.actions.base import ActionRefused, ActionType, ExecutionContext
 from app.audit import record_event
 from app.db import DriverStatement, as_row, driver_connection
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
-from app.models import ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
+from app.models import ActionPolicy, ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
+from app.workflow import policies
 from app.workflow.notify import QUEUE_CHANNEL, queue_message
 
 ACTIONS = WorkflowAction.__table__
 REVIEWS = ActionReview.__table__
 USERS = User.__table__
+POLICIES = ActionPolicy.__table__
 Row = Any
 """A row of workflow_actions read by a driver statement (app.db.as_row): attributes as on WorkflowAction."""
 _JSONB_COLUMNS = frozenset(column.name for column in ACTIONS.c if isinstance(column.type, JSONB))
@@ -42,9 +44,37 @@ def _signal() -> Any:
     return func.pg_notify(QUEUE_CHANNEL, bindparam("signal")).label("queue_signal")
 
 
-_INSERT_ACTION = DriverStatement.of(
-    insert(ACTIONS).values({c.name: bindparam(c.name) for c in ACTIONS.c}).returning(*ACTIONS.c, _signal())
-)
+_PINNED_BY_POLICY = ("required_approvals", "policy_version")
+
+
+def _insert_pinned_to_policy() -> DriverStatement:
+    """INSERT ... SELECT: the action, pinned to its type's latest policy version (required_approvals
+    and policy_version from it; the defaults, version 0, when the type has none) and stored only
+    if that policy is enabled: no row back means the type is disabled. No extra round trip."""
+    latest = (
+        select(POLICIES.c.version, POLICIES.c.enabled, POLICIES.c.required_approvals)
+        .where(POLICIES.c.action_type == bindparam("action_type"))
+        .order_by(POLICIES.c.version.desc())
+        .limit(1)
+        .subquery("policy")
+    )
+    pinned = {
+        "required_approvals": func.coalesce(latest.c.required_approvals, 1),
+        "policy_version": func.coalesce(latest.c.version, 0),
+    }
+    columns = [c for c in ACTIONS.c]
+    values = [pinned.get(c.name, bindparam(c.name, type_=c.type)) for c in columns]
+    one_row = select(literal(1).label("one")).subquery("one")
+    source = (
+        select(*values)
+        .select_from(one_row.outerjoin(latest, true()))
+        .where(func.coalesce(latest.c.enabled, true()))
+    )
+    statement = insert(ACTIONS).from_select(columns, source).returning(*ACTIONS.c, _signal())
+    return DriverStatement.of(statement)
+
+
+_INSERT_ACTION = _insert_pinned_to_policy()
 _LOCK_ACTION = DriverStatement.of(
     select(
         *ACTIONS.c,
@@ -88,8 +118,7 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
         Forbidden: the maker lacks the maker role.
         InvalidInput: unknown type, invalid payload, or a conflict with current data.
     """
-    if not maker.has_role(Role.MAKER):
-        raise Forbidden("Submitting an action needs the maker role")
+    _may_submit(maker, action_type)
     kind = _known_type(action_type)
     try:
         payload = kind.parse(raw_payload)
@@ -109,6 +138,8 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
             connection, signal=queue_message(action.id, action.status), **_driver_values(action.model_dump())
         )
     )
+    if row is None:
+        raise Conflict(f"{kind.label} is disabled by its policy: no new requests of this type are taken")
     await record_event(
         session=session,
         event_type="action_submitted",
@@ -117,6 +148,32 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
         details={"actionType": kind.name, "summary": summary},
     )
     return row
+
+
+def _may_submit(maker: User, action_type: str) -> None:
+    """The type's maker role (maker for most, admin for policy changes); raises Forbidden."""
+    kind = get_action_type(action_type)
+    needed = kind.maker_role if kind else Role.MAKER.value
+    if not maker.has_role(Role(needed)):
+        what = (
+            "an action"
+            if needed == Role.MAKER.value
+            else f"a {kind.label.lower() if kind else action_type} request"
+        )
+        raise Forbidden(f"Submitting {what} needs the {needed} role")
+
+
+async def _check_reviewer_role(session: AsyncSession, action: Row, reviewer: User) -> None:
+    """The reviewer role of the policy the action is pinned to (the defaults cost no query)."""
+    if action.policy_version == 0:
+        kind = get_action_type(action.action_type)
+        role = kind.default_reviewer_role if kind else Role.CHECKER.value
+    else:
+        role = (
+            await policies.pinned_policy(session, action.action_type, action.policy_version)
+        ).reviewer_role
+    if not reviewer.has_role(Role(role)):
+        raise Forbidden(f"Reviewing this action needs the {role} role")
 
 
 async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> Row:
@@ -128,6 +185,7 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
     action = as_row(found)
     if action.maker_id == reviewer.id:
         raise Forbidden("You cannot review an action you made")
+    await _check_reviewer_role(session, action, reviewer)
     if action.status != ActionStatus.PENDING:
         raise Conflict(f"The action is not pending any more: it is {action.status}")
     if action.already_reviewed:
@@ -197,7 +255,7 @@ async def review_action(
         Conflict: not pending any more, or already reviewed by this user.
         ExecutionRefused: current data refused the operation; the action stays pending.
     """
-    if not reviewer.has_role(Role.CHECKER):
+    if not any(reviewer.has_role(Role(role)) for role in policies.REVIEWER_ROLES):
         raise Forbidden("Reviewing an action needs the checker role")
     comment = (comment or "").strip() or None
     if not approve and comment is None:
@@ -218,7 +276,11 @@ async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: s
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
-    rejected = await _review_and_update(session, action, reviewer, "rejected", comment, **changes)
+    try:
+        rejected = await _review_and_update(session, action, reviewer, "rejected", comment, **changes)
+    except IntegrityConstraintViolationError as exc:
+        _refuse_duplicate_review(exc)
+        raise
     await record_event(
         session=session,
         event_type="action_rejected",
@@ -239,6 +301,7 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
         async with session.begin_nested():
             approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
     except (ActionRefused, IntegrityError, IntegrityConstraintViolationError, ValidationError) as exc:
+        _refuse_duplicate_review(exc)
         await _record_refusal(session, action, reviewer, _reason(exc))
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
     final = approved.status == ActionStatus.APPROVED
@@ -291,6 +354,13 @@ async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, re
         action_id=action.id,
         details={"reason": reason},
     )
+
+
+def _refuse_duplicate_review(exc: Exception) -> None:
+    """One person's two reviews raced: the second passed the lock's "already reviewed" check,
+    read in the snapshot its statement began with, and the unique index stopped its row."""
+    if getattr(exc, "constraint_name", None) == "uq_action_reviews_one_per_user":
+        raise Conflict("You have already reviewed this action") from exc
 
 
 def _reason(exc: Exception) -> str:
