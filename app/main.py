@@ -37,7 +37,7 @@ from app.web.mail import send_mail_after_response
 from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.web.stopping import ServerStopping
-from app.workflow.api import WorkflowApiController
+from app.workflow.api import ActionTypesApiController, WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
@@ -77,6 +77,7 @@ def _route_handlers() -> list[Any]:
     return [
         health,
         WorkflowApiController,
+        ActionTypesApiController,
         LoginController,
         ActivationController,
         HomeController,

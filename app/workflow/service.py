@@ -173,7 +173,7 @@ async def _check_reviewer_role(session: AsyncSession, action: Row, reviewer: Use
             await policies.pinned_policy(session, action.action_type, action.policy_version)
         ).reviewer_role
     if not reviewer.has_role(Role(role)):
-        raise Forbidden(f"Reviewing this action needs the {role} role")
+        raise Forbidden(f"Reviewing an action needs the {role} role")
 
 
 async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> Row:
