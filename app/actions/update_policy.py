@@ -9,12 +9,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import app.actions
 from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
 from app.models import ActionPolicy
+from app.text import Text
 from app.workflow import policies
 from app.workflow.policies import MAX_APPROVALS, MAX_TTL_HOURS, UPDATE_POLICY
 
 
 class UpdatePolicyPayload(Payload):
-    target_type: str = Field(max_length=50)
+    target_type: Text = Field(max_length=50)
     """The action type whose policy changes."""
     enabled: bool
     required_approvals: int = Field(ge=1, le=MAX_APPROVALS)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import and_, any_, literal, or_, select, true
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import app.actions
@@ -111,12 +111,8 @@ async def pinned_policy(session: AsyncSession, action_type: str, version: int) -
 
 async def current_policies(session: AsyncSession) -> dict[str, Policy]:
     """Every registered type's policy in force, in the registry's order."""
-    rows = await _fetch(
-        session,
-        select(POLICIES)
-        .distinct(POLICIES.c.action_type)
-        .order_by(POLICIES.c.action_type, POLICIES.c.version.desc()),
-    )
+    # a few rows per type: reading them all is simpler than a DISTINCT ON, and as cheap
+    rows = await _fetch(session, select(POLICIES).order_by(POLICIES.c.version))
     stored = {row.action_type: Policy.of(row) for row in rows}
     return {name: stored.get(name) or default_policy(name) for name in app.actions.REGISTRY}
 
@@ -161,11 +157,15 @@ class Person:
         return {"userId": self.id, "username": self.username}
 
 
+def _holds(role: str) -> Any:
+    return literal(role) == any_(USERS.c.roles)
+
+
 async def active_users_with_role(session: AsyncSession, role: str) -> list[Person]:
     rows = await _fetch(
         session,
         select(USERS.c.id, USERS.c.username, USERS.c.roles)
-        .where(USERS.c.is_active.is_(true()), USERS.c.roles.any(role))
+        .where(USERS.c.is_active.is_(true()), _holds(role))
         .order_by(USERS.c.username),
     )
     return [Person(row.id, row.username, tuple(row.roles)) for row in rows]
@@ -206,7 +206,7 @@ async def may_still_approve(session: AsyncSession, action: Any, policy: Policy) 
         select(USERS.c.id, USERS.c.username)
         .where(
             USERS.c.is_active.is_(true()),
-            USERS.c.roles.any(policy.reviewer_role),
+            _holds(policy.reviewer_role),
             USERS.c.id != action.maker_id,
             USERS.c.id.not_in(reviewed),
         )

@@ -30,7 +30,9 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("approved_by", sa.Uuid(), nullable=True),
         sa.Column("action_id", sa.Uuid(), nullable=True),
-        sa.CheckConstraint("required_approvals BETWEEN 1 AND 5", name="ck_action_policies_required_approvals"),
+        sa.CheckConstraint(
+            "required_approvals BETWEEN 1 AND 5", name="ck_action_policies_required_approvals"
+        ),
         sa.CheckConstraint("ttl_hours > 0", name="ck_action_policies_ttl_hours"),
         sa.CheckConstraint("version > 0", name="ck_action_policies_version"),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"]),
