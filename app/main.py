@@ -38,7 +38,12 @@ from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.web.stopping import ServerStopping
 from app.workflow.api import ActionTypesApiController, WorkflowApiController
-from app.workflow.controller import ActionPagesController, HomeController, RequestController
+from app.workflow.controller import (
+    ActionPagesController,
+    HomeController,
+    PoliciesController,
+    RequestController,
+)
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
 
@@ -83,6 +88,7 @@ def _route_handlers() -> list[Any]:
         HomeController,
         RequestController,
         ActionPagesController,
+        PoliciesController,
         QueueController,
         create_static_files_router(
             path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False

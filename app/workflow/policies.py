@@ -243,3 +243,34 @@ async def approvals_of(
     for row in rows:
         found.setdefault(row.action_id, []).append(Approval(row.reviewer_id, row.username, row.created_at))
     return found
+
+
+@dataclass(frozen=True)
+class TypePolicies:
+    """One type on the Policies page: its policy in force, every version, and pending changes."""
+
+    name: str
+    label: str
+    current: Policy
+    history: list[Policy]
+    pending: list[Any]
+    """Pending update_policy actions for it (rows of workflow_actions)."""
+
+
+async def overview(session: AsyncSession) -> tuple[list[TypePolicies], dict[uuid.UUID, str]]:
+    """Every registered type's policies, with the usernames of the people named in them."""
+    rows = await _fetch(session, select(POLICIES).order_by(POLICIES.c.version.desc()))
+    pending = await pending_changes(session)
+    found = []
+    for name, kind in app.actions.REGISTRY.items():
+        history = [Policy.of(row) for row in rows if row.action_type == name] + [default_policy(name)]
+        changes = [row for row in pending if row.payload.get("targetType") == name]
+        found.append(TypePolicies(name, kind.label, history[0], history, changes))
+    people = {p.created_by for p in (Policy.of(row) for row in rows)} | {row.approved_by for row in rows}
+    people |= {row.maker_id for row in pending}
+    ids = [person for person in people if person]
+    names: dict[uuid.UUID, str] = {}
+    if ids:
+        named = await _fetch(session, select(USERS.c.id, USERS.c.username).where(USERS.c.id.in_(ids)))
+        names = {row.id: row.username for row in named}
+    return found, names
