@@ -64,7 +64,14 @@ class RequestController(Controller):
         allowed = submittable(request.user)
         kind = allowed.get(action_type or "") or next(iter(allowed.values()))
         options = await kind.options_for_form(db_session)
-        context = {"kind": kind, "values": {}, "errors": {}, "options": options, "submittable": allowed}
+        context = {
+            "kind": kind,
+            "values": {},
+            "errors": {},
+            "options": options,
+            "submittable": allowed,
+            "policy": await policies.current_policy(db_session, kind.name),
+        }
         return render(
             request, page="workflow/new.html", fragment="workflow/_request_form.html", context=context
         )
@@ -91,6 +98,7 @@ class RequestController(Controller):
                 "message": exc.message,
                 "options": options,
                 "submittable": submittable(request.user),
+                "policy": await policies.current_policy(db_session, kind.name),
             }
             return render(
                 request,

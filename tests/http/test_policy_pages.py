@@ -208,3 +208,24 @@ async def test_a_disabled_type_is_refused_inline(client, db, login, person):
     answer = await client.post("/actions/new", data=data, headers=csrf_headers(client) | HX)
     assert answer.status_code == 409
     assert "Create user is disabled by its policy" in answer.text
+
+
+async def test_the_request_form_says_what_the_policy_asks(client, db, login, person):
+    maker = await person("maker")
+    await person("checker"), await person("checker")
+    await set_policy(db, "create_promotion", required_approvals=2, ttl_hours=24)
+    await set_policy(db, "create_account", enabled=False)
+    await _login_as(login, maker)
+
+    form = (await client.get("/actions/new?actionType=create_promotion")).text
+    note = re.search(r'id="policy-note">(.*?)</p>', form, re.S).group(1)
+    assert "Needs 2 approvals" in note and "by checkers, within 24 h" in note
+    assert "policy version 1" in note
+    disabled = (await client.get("/actions/new?actionType=create_account")).text
+    assert "Open account is disabled by its policy" in disabled
+
+    data = {"actionType": "create_promotion"} | promotion_payload()
+    data.pop("description", None)
+    answer = await client.post("/actions/new", data=data, headers=csrf_headers(client) | HX)
+    assert answer.status_code == 200, answer.text
+    assert "It now waits for 2 approvals by checkers." in answer.text
