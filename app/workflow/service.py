@@ -44,9 +44,6 @@ def _signal() -> Any:
     return func.pg_notify(QUEUE_CHANNEL, bindparam("signal")).label("queue_signal")
 
 
-_PINNED_BY_POLICY = ("required_approvals", "policy_version")
-
-
 def _insert_pinned_to_policy() -> DriverStatement:
     """INSERT ... SELECT: the action, pinned to its type's latest policy version (required_approvals
     and policy_version from it; the defaults, version 0, when the type has none) and stored only
@@ -62,7 +59,7 @@ def _insert_pinned_to_policy() -> DriverStatement:
         "required_approvals": func.coalesce(latest.c.required_approvals, 1),
         "policy_version": func.coalesce(latest.c.version, 0),
     }
-    columns = [c for c in ACTIONS.c]
+    columns = list(ACTIONS.c)
     values = [pinned.get(c.name, bindparam(c.name, type_=c.type)) for c in columns]
     one_row = select(literal(1).label("one")).subquery("one")
     source = (
@@ -115,8 +112,9 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     """Validate the payload and store it as a pending action; nothing else changes. Returns its row.
 
     Raises:
-        Forbidden: the maker lacks the maker role.
+        Forbidden: the maker lacks the type's maker role.
         InvalidInput: unknown type, invalid payload, or a conflict with current data.
+        Conflict: the type's policy is disabled.
     """
     _may_submit(maker, action_type)
     kind = _known_type(action_type)

@@ -110,3 +110,26 @@ def test_two_checkers_complete_a_quorum_of_two(server, people, new_context):
     two.reload()
     expect(two.locator("#approvals")).to_contain_text("2 of 2")
     expect(two.locator("#approvals")).to_contain_text(f"approved by {first.username}, {second.username}")
+
+
+def test_a_disabled_type_says_so_on_its_form_and_refuses_the_request(server, people, new_context):
+    first_admin, second_admin, maker = people("admin"), people("admin"), people("maker")
+    people("checker")
+    change = {"targetType": "create_promotion", "baseVersion": 0, "enabled": False, "requiredApprovals": 1}
+    change_id = _submit(
+        server, first_admin, "update_policy", change | {"ttlHours": 72, "reviewerRole": "checker"}
+    )
+    _post(server, second_admin, f"/api/workflow/actions/{change_id}/review", {"status": "approved"})
+
+    page = log_in(new_context(), server.url, maker, "/actions/new?actionType=create_promotion")
+    expect(page.locator("#policy-note")).to_contain_text("Create promotion is disabled by its policy")
+    page.get_by_label("Code", exact=True).fill("OFF-1")
+    page.get_by_label("Name", exact=True).fill("Off sale")
+    page.get_by_label("Discount type").select_option("percentage")
+    page.get_by_label("Discount value").fill("10")
+    page.get_by_label("Start date").fill("2027-01-01")
+    page.get_by_label("End date", exact=True).fill("2027-01-31")
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.locator("#form-error")).to_contain_text("no new requests of this type are taken")
+    expect(page.get_by_label("Code", exact=True)).to_have_value("OFF-1")
+    assert axe_violations(page) == []
