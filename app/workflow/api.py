@@ -103,7 +103,7 @@ class WorkflowApiController(Controller):
     ) -> Response[ActionDetailEnvelope]:
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
         policy = await policies.pinned_policy(db_session, action.action_type, action.policy_version)
-        approved = await policies.approvals_of(db_session, [action.id])
+        approved = await policies.approvals_of(db_session, [action.id] if action.approvals else [])
         eligible = await policies.may_still_approve(db_session, action, policy)
         data = action_json(action) | {
             "approvedBy": [approval.json() for approval in approved.get(action.id, [])],
