@@ -24,7 +24,7 @@ from datetime import UTC
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam, insert, text
+from sqlalchemy import CTE, ColumnElement, FromClause, bindparam, insert, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import DriverStatement, driver_connection
@@ -45,6 +45,37 @@ _INSERT_EVENT = DriverStatement.of(
     .values({c: bindparam(c) for c in ("occurred_at", "event_type", "actor_id", "action_id", "details")})
     .returning(_EVENTS.c.id)
 )
+_APPENDED_COLUMNS = ("occurred_at", "event_type", "actor_id", "action_id", "details")
+
+
+def event_appended_with(
+    source: FromClause, action_id: ColumnElement[Any], name: str = "appended_event"
+) -> CTE:
+    """One event's INSERT as a CTE of the statement that makes the change it records, so the change
+    and its audit event take one round trip, and commit together even outside a transaction.
+
+    The event names the action `action_id` reads from `source`; the rest comes from
+    `appended_event_values`."""
+    values = select(
+        *(bindparam(f"event_{c}", type_=_EVENTS.c[c].type) for c in _APPENDED_COLUMNS[:3]),
+        action_id,
+        bindparam("event_details", type_=_EVENTS.c.details.type),
+    ).select_from(source)
+    return insert(_EVENTS).from_select(list(_APPENDED_COLUMNS), values).returning(_EVENTS.c.id).cte(name)
+
+
+def appended_event_values(
+    event_type: str, actor_id: uuid.UUID | None, details: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The values of an event_appended_with CTE (details as JSON text, as the driver takes jsonb)."""
+    return {
+        "event_occurred_at": utcnow(),
+        "event_event_type": event_type,
+        "event_actor_id": actor_id,
+        "event_details": json.dumps(details or {}, default=str),
+    }
+
+
 _EVENT_COLUMNS = "id, xact_id, occurred_at, event_type, actor_id, action_id, details::text AS details"
 
 

@@ -174,9 +174,14 @@ class Database:
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 10) -> "Database":
         # no pre-ping: it would cost a round trip per checkout; a connection found dead fails one
-        # request and is dropped from the pool (SQLAlchemy invalidates it on the disconnect error)
+        # request and is dropped from the pool (SQLAlchemy invalidates it on the disconnect error).
+        # A small overflow: connections past pool_size are closed on return, and a busy process
+        # that opened one per request spent more CPU in PostgreSQL on new backends than on work.
         engine = create_async_engine(
-            sqlalchemy_url(url), pool_size=pool_size, max_overflow=20, json_deserializer=_decode_json
+            sqlalchemy_url(url),
+            pool_size=pool_size,
+            max_overflow=max(4, pool_size // 4),
+            json_deserializer=_decode_json,
         )
         sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         return cls(url=plain_dsn(url), engine=engine, sessions=sessions)
@@ -278,6 +283,13 @@ MAIL_QUEUED = "maker_checker.mail_queued"
 
 
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+ONE_STATEMENT = "one_statement"
+"""A route handler's opt flag: its writes are one statement, atomic by itself, so the request runs
+in autocommit mode like a read (no BEGIN and COMMIT round trips)."""
+
+
+def _runs_in_autocommit(request: Request[Any, Any, Any]) -> bool:
+    return request.method in _READ_ONLY_METHODS or bool(request.route_handler.opt.get(ONE_STATEMENT))
 
 
 async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
@@ -291,7 +303,7 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[
     db: Database = request.app.state.db
     # a GET only reads (HTTP's safe methods): its statements run without BEGIN and COMMIT, two
     # round trips saved per page or list; each statement still sees one consistent snapshot
-    bind = db.autocommit_engine if request.method in _READ_ONLY_METHODS else db.engine
+    bind = db.autocommit_engine if _runs_in_autocommit(request) else db.engine
     async with db.sessions(bind=bind) as session:
         await session.begin()
         try:

@@ -112,7 +112,7 @@ def create_app(**overrides: Any) -> Litestar:
     settings = get_settings()
     settings.check()
     redact_secrets_in_logs()
-    db = Database.connect(resolve_database_url(settings))
+    db = Database.connect(resolve_database_url(settings), pool_size=settings.db_pool_size)
 
     @asynccontextmanager
     async def database_lifespan(_: Litestar) -> AsyncGenerator[None, None]:

@@ -133,9 +133,10 @@ class WorkflowAction(SQLModel, table=True):
     updated_at: datetime = _timestamp()
 
 
-COUNT_SLOTS = 8
-"""Rows per counter: concurrent transactions add to a random one, so they rarely wait for each other."""
-MAKER_COUNT_SLOTS = 4
+COUNT_SLOTS = 64
+"""Rows per counter: each connection adds to slot pg_backend_pid() mod COUNT_SLOTS (set by the
+counting trigger, see migration 0008), so concurrent transactions rarely wait for each other."""
+MAKER_COUNT_SLOTS = 16
 
 
 class WorkflowActionCount(SQLModel, table=True):

@@ -19,6 +19,14 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _count(name: str, default: int) -> int:
+    """A whole number; 0 when unreadable, which check() refuses with the variable's name."""
+    try:
+        return int(_env(name) or default)
+    except ValueError:
+        return 0
+
+
 def _seconds(name: str, default: float) -> float:
     """A number of seconds; NaN when unreadable, which check() refuses with the variable's name."""
     try:
@@ -58,6 +66,10 @@ class Settings:
     mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "maker-checker@localhost") or "")
     mail_retry_seconds: float = field(default_factory=lambda: float(_env("MAIL_RETRY_SECONDS", "60") or "60"))
     """Seconds between an app process's own outbox runs (retries, leftovers); 0 turns them off."""
+    db_pool_size: int = field(default_factory=lambda: _count("DB_POOL_SIZE", 32))
+    """Database connections each app process keeps open. At least the requests a process serves
+    at once: past it, connections are opened and closed per request, and each new one costs
+    PostgreSQL a backend and the driver a type introspection."""
     audit_seal_interval: float = field(
         default_factory=lambda: float(_env("AUDIT_SEAL_INTERVAL", "0.5") or "0.5")
     )
@@ -106,6 +118,8 @@ class Settings:
             raise ConfigurationError("SMTP_TIMEOUT must be a positive number of seconds")
         if self.mail_retry_seconds < 0:
             raise ConfigurationError("MAIL_RETRY_SECONDS must not be negative")
+        if self.db_pool_size < 1:
+            raise ConfigurationError("DB_POOL_SIZE must be a whole number of at least 1")
         if self.audit_seal_interval < 0 or self.audit_max_unsealed_seconds < 0:
             raise ConfigurationError(
                 "AUDIT_SEAL_INTERVAL and AUDIT_MAX_UNSEALED_SECONDS must not be negative"

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import REGISTRY, get_action_type
 from app.actions.base import ActionType
+from app.db import ONE_STATEMENT
 from app.errors import Forbidden, NotFound
 from app.models import User
 from app.workflow import policies, service, views
@@ -50,7 +51,8 @@ class WorkflowApiController(Controller):
     path = "/api/workflow/actions"
     tags = ["workflow"]
 
-    @post("/", status_code=201, summary="Submit an action for review")
+    # submit_action writes one statement (the action, its audit event, the queue's signal)
+    @post("/", status_code=201, summary="Submit an action for review", opt={ONE_STATEMENT: True})
     async def create_action(
         self,
         request: Request[User, Any, Any],

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
 from app.actions.base import ActionRefused, ActionType, ExecutionContext
-from app.audit import record_event
+from app.audit import appended_event_values, event_appended_with, record_event
 from app.db import DriverStatement, as_row, driver_connection
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
 from app.models import ActionPolicy, ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
@@ -44,7 +44,7 @@ def _signal() -> Any:
     return func.pg_notify(QUEUE_CHANNEL, bindparam("signal")).label("queue_signal")
 
 
-def _insert_pinned_to_policy() -> DriverStatement:
+def _insert_pinned_to_policy() -> Any:
     """INSERT ... SELECT: the action, pinned to its type's latest policy version (required_approvals
     and policy_version from it; the defaults, version 0, when the type has none) and stored only
     if that policy is enabled: no row back means the type is disabled. No extra round trip."""
@@ -67,11 +67,21 @@ def _insert_pinned_to_policy() -> DriverStatement:
         .select_from(one_row.outerjoin(latest, true()))
         .where(func.coalesce(latest.c.enabled, true()))
     )
-    statement = insert(ACTIONS).from_select(columns, source).returning(*ACTIONS.c, _signal())
-    return DriverStatement.of(statement)
+    return insert(ACTIONS).from_select(columns, source).returning(*ACTIONS.c)
 
 
-_INSERT_ACTION = _insert_pinned_to_policy()
+def _submission() -> DriverStatement:
+    """The action's INSERT, its audit event and the queue's signal: one statement, so a submission
+    is atomic with no BEGIN and COMMIT round trips (the API runs it outside a transaction). A type
+    disabled by its policy inserts nothing, and the statement returns no row."""
+    added = _insert_pinned_to_policy().cte("added_action")
+    event = event_appended_with(added, added.c.id)
+    return DriverStatement.of(
+        select(*added.c, _signal()).select_from(added.join(event, true())),
+    )
+
+
+_SUBMIT = _submission()
 _LOCK_ACTION = DriverStatement.of(
     select(
         *ACTIONS.c,
@@ -130,22 +140,17 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     action = WorkflowAction(
         action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id
     )
+    event = appended_event_values("action_submitted", maker.id, {"actionType": kind.name, "summary": summary})
     connection = await driver_connection(session)
-    row = as_row(
-        await _INSERT_ACTION.fetchrow(
-            connection, signal=queue_message(action.id, action.status), **_driver_values(action.model_dump())
-        )
+    found = await _SUBMIT.fetchrow(
+        connection,
+        signal=queue_message(action.id, action.status),
+        **_driver_values(action.model_dump()),
+        **event,
     )
-    if row is None:
+    if found is None:
         raise Conflict(f"{kind.label} is disabled by its policy: no new requests of this type are taken")
-    await record_event(
-        session=session,
-        event_type="action_submitted",
-        actor_id=maker.id,
-        action_id=action.id,
-        details={"actionType": kind.name, "summary": summary},
-    )
-    return row
+    return as_row(found)
 
 
 def _may_submit(maker: User, action_type: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from app.db import Database
-from app.models import ActionStatus
+from app.models import COUNT_SLOTS, MAKER_COUNT_SLOTS, ActionStatus
 from app.workflow.views import ActionFilter, Cursor, count_actions, page_statement
 from tests.factories import Actor, make_actor, promotion_payload, review, submit, user_payload
 
@@ -224,3 +224,49 @@ async def test_deep_pages_and_totals_do_not_scan_the_table(db, maker):
         nodes = await explain(db, total)
         assert {n.get("Relation Name") for n in nodes} - {None} == {table.name}
         assert all(n["Actual Rows"] <= 100 for n in nodes)
+
+
+async def test_a_connection_adds_to_its_own_counter_slot_so_concurrent_writers_do_not_queue(db, maker):
+    """Counter rows stay locked until COMMIT: a random slot made concurrent submissions wait on
+    each other's rows. Each connection now uses slot pg_backend_pid() mod COUNT_SLOTS."""
+    async with db.engine.begin() as conn:
+        backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        for _ in range(5):
+            await conn.execute(
+                text(
+                    "INSERT INTO workflow_actions (id, action_type, status, payload, maker_id, "
+                    "required_approvals, approvals, created_at, updated_at) VALUES (gen_random_uuid(), "
+                    "'create_account', 'cancelled', '{}'::jsonb, :maker, 1, 0, now(), now())"
+                ),
+                {"maker": maker.user.id},
+            )
+        slots = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT DISTINCT slot FROM workflow_action_counts "
+                        "WHERE action_type = 'create_account' "
+                        "AND status = 'cancelled' AND xmin::text = pg_current_xact_id()::text"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        maker_slots = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT DISTINCT slot FROM workflow_maker_counts WHERE maker_id = :maker "
+                        "AND action_type = 'create_account' AND status = 'cancelled' "
+                        "AND xmin::text = pg_current_xact_id()::text"
+                    ),
+                    {"maker": maker.user.id},
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await conn.rollback()
+    assert slots == [backend % COUNT_SLOTS]
+    assert maker_slots == [backend % MAKER_COUNT_SLOTS]
