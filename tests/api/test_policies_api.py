@@ -120,7 +120,7 @@ async def test_only_admins_make_policy_changes(client, db, maker):
             headers=actor.headers,
         )
         assert response.status_code == 403
-        assert response.json()["error"] == "Submitting a change approval policy request needs the admin role"
+        assert response.json()["error"] == "Submitting update_policy needs the admin role"
 
 
 async def test_only_admins_approve_policy_changes(client, db):
