@@ -24,6 +24,8 @@ DEMO_USERS = (
     ("checker", "Chen Checker", ["checker"]),
     ("checker2", "Cleo Checker", ["checker"]),
     ("admin", "Ada Admin", ["admin", "checker"]),
+    # a policy change is made by one admin and approved by another
+    ("admin2", "Abe Admin", ["admin", "checker"]),
     # holds both roles, so the refusal to review one's own request can be seen
     ("makerchecker", "Mo Makerchecker", ["maker", "checker"]),
 )

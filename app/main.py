@@ -40,8 +40,13 @@ from app.web.mail import send_mail_after_response
 from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header, url_for
 from app.web.stopping import ServerStopping
-from app.workflow.api import WorkflowApiController
-from app.workflow.controller import ActionPagesController, HomeController, RequestController
+from app.workflow.api import ActionTypesApiController, WorkflowApiController
+from app.workflow.controller import (
+    ActionPagesController,
+    HomeController,
+    PoliciesController,
+    RequestController,
+)
 from app.workflow.listener import ReconnectingChannelsBackend
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
@@ -106,11 +111,13 @@ def _route_handlers() -> list[Any]:
         health,
         ready,
         WorkflowApiController,
+        ActionTypesApiController,
         LoginController,
         ActivationController,
         HomeController,
         RequestController,
         ActionPagesController,
+        PoliciesController,
         QueueController,
         PeoplePagesController,
         TokenPagesController,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Identity,
@@ -125,6 +126,8 @@ class WorkflowAction(SQLModel, table=True):
     reviewed_at: datetime | None = _optional_timestamp()
     required_approvals: int = Field(default=1)
     approvals: int = Field(default=0)
+    policy_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """The version of its type's policy in force at submission (action_policies); 0: the defaults."""
     execution_result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _timestamp()
@@ -162,6 +165,35 @@ class WorkflowMakerCount(SQLModel, table=True):
     status: str = Field(primary_key=True, max_length=20)
     slot: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
     n: int = Field(default=0, sa_type=BigInteger)
+
+
+class ActionPolicy(SQLModel, table=True):
+    """One version of an action type's policy; a change adds the next version (written by an
+    approved update_policy action), so rows are never updated and history is the rows themselves.
+
+    A type with no row has its defaults (version 0, see app.workflow.policies)."""
+
+    __tablename__ = "action_policies"
+    __table_args__ = (
+        CheckConstraint("required_approvals BETWEEN 1 AND 5", name="ck_action_policies_required_approvals"),
+        CheckConstraint("ttl_hours > 0", name="ck_action_policies_ttl_hours"),
+        CheckConstraint("version > 0", name="ck_action_policies_version"),
+    )
+
+    action_type: str = Field(primary_key=True, max_length=50)
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    enabled: bool = Field(default=True)
+    required_approvals: int = Field(default=1)
+    ttl_hours: int = Field(default=72)
+    """How long an action of this type may stay pending."""
+    reviewer_role: str = Field(default=Role.CHECKER.value, max_length=20)
+    created_at: datetime = _timestamp()
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    """The admin who proposed this version."""
+    approved_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    """The admin whose approval put it in force."""
+    action_id: uuid.UUID | None = Field(default=None, foreign_key="workflow_actions.id")
+    """The update_policy action that made it."""
 
 
 class ActionReview(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 Run with `.venv/bin/python docs/screenshots.py` (needs Debian's chromium). It starts
 `maker-checker serve` on a free loopback port with an embedded database in a temporary DATA_DIR,
-and writes docs/queue.png, docs/queue-phone.png and docs/detail.png.
+and writes docs/queue.png, docs/queue-phone.png, docs/detail.png and docs/policies.png.
 """
 
 import os
@@ -45,15 +45,38 @@ def _passwords(output: str) -> dict[str, str]:
     return dict(re.findall(r"^\s+([a-z0-9]+)\s+(\S+)\s+roles:", output, flags=re.M))
 
 
-def _submit_requests(base: str, env: dict[str, str]) -> list[str]:
-    token = (
-        subprocess.run(
-            [str(BIN / "maker-checker"), "create-token", "maker"], env=env, capture_output=True, check=True
-        )
-        .stdout.decode()
-        .strip()
+def _headers(env: dict[str, str], username: str) -> dict[str, str]:
+    run = [str(BIN / "maker-checker"), "create-token", username]
+    token = subprocess.run(run, env=env, capture_output=True, check=True).stdout.decode().strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _post(base: str, path: str, body: dict, headers: dict[str, str]) -> dict:
+    response = httpx.post(f"{base}{path}", json=body, headers=headers)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def _two_approvals_for_promotions(base: str, env: dict[str, str]) -> None:
+    """admin proposes that promotions need two approvals, admin2 approves: the screenshots show N-of-M."""
+    change = {"targetType": "create_promotion", "baseVersion": 0, "enabled": True, "requiredApprovals": 2}
+    change |= {"ttlHours": 72, "reviewerRole": "checker"}
+    proposed = _post(
+        base,
+        "/api/workflow/actions",
+        {"actionType": "update_policy", "payload": change},
+        _headers(env, "admin"),
     )
-    headers = {"Authorization": f"Bearer {token}"}
+    _post(
+        base,
+        f"/api/workflow/actions/{proposed['id']}/review",
+        {"status": "approved"},
+        _headers(env, "admin2"),
+    )
+
+
+def _submit_requests(base: str, env: dict[str, str]) -> list[str]:
+    headers = _headers(env, "maker")
     ids = []
     for action_type, payload in REQUESTS:
         response = httpx.post(
@@ -90,7 +113,12 @@ def main() -> None:
         output = wait_until_serving(server, timeout=120).decode()
         base = f"http://127.0.0.1:{port}"
         passwords = _passwords(output)
+        _two_approvals_for_promotions(base, env)
         ids = _submit_requests(base, env)
+        # the promotion has one of its two approvals: the queue says who, and that it needs 1 more
+        _post(
+            base, f"/api/workflow/actions/{ids[1]}/review", {"status": "approved"}, _headers(env, "checker2")
+        )
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -99,6 +127,10 @@ def main() -> None:
             page.screenshot(path=str(ROOT / "docs" / "queue.png"))
             page.goto(f"{base}/actions/{ids[1]}")
             page.screenshot(path=str(ROOT / "docs" / "detail.png"), full_page=True)
+            admin = browser.new_page(viewport={"width": 1280, "height": 800})
+            _log_in(admin, base, "admin", passwords["admin"])
+            admin.goto(f"{base}/policies")
+            admin.screenshot(path=str(ROOT / "docs" / "policies.png"))
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             _log_in(phone, base, "checker2", passwords["checker2"])
             phone.screenshot(path=str(ROOT / "docs" / "queue-phone.png"))

@@ -133,3 +133,26 @@ async def issue_activation(db: Database, user: User) -> str:
             ActivationToken(user_id=user.id, token_hash=digest(raw), expires_at=utcnow() + timedelta(hours=1))
         )
     return raw
+
+
+async def set_policy(db: Database, action_type: str, **settings: Any) -> None:
+    """Put the type's next policy version in force directly (the tests' shortcut past update_policy)."""
+    from sqlmodel import func, select
+
+    from app.models import ActionPolicy
+
+    async with db.sessions() as session, session.begin():
+        latest = (
+            await session.exec(
+                select(func.coalesce(func.max(ActionPolicy.version), 0)).where(
+                    ActionPolicy.action_type == action_type
+                )
+            )
+        ).one()
+        session.add(ActionPolicy(action_type=action_type, version=latest + 1, **settings))
+
+
+def policy_change(target_type: str, base_version: int = 0, **settings: Any) -> dict[str, Any]:
+    """An update_policy payload: the defaults, with `settings` (camelCase) changed."""
+    defaults = {"enabled": True, "requiredApprovals": 1, "ttlHours": 72, "reviewerRole": "checker"}
+    return {"targetType": target_type, "baseVersion": base_version} | defaults | settings

@@ -141,6 +141,8 @@ class ActionType(Generic[P]):
     """Choices the form offers (such as the users an account can belong to)."""
     maker_role: Role = Role.MAKER
     """The role that may submit it: people administration is proposed by admins, not by makers."""
+    default_reviewer_role: str = "checker"
+    """The reviewer role of its policy until an update_policy sets another (app.workflow.policies)."""
 
     async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
         return await self.form_options(session) if self.form_options else {}

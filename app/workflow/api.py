@@ -10,15 +10,19 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.actions import REGISTRY
+from app.actions import REGISTRY, get_action_type
+from app.actions.base import ActionType
 from app.db import ONE_STATEMENT
-from app.errors import Forbidden
+from app.errors import Forbidden, NotFound
 from app.models import User
-from app.workflow import service, views
+from app.workflow import policies, service, views
 from app.workflow.inputs import action_filter, parse_action_id, parse_cursor
 from app.workflow.schemas import (
+    ActionDetailEnvelope,
     ActionEnvelope,
     ActionList,
+    ActionTypeEnvelope,
+    ActionTypeList,
     CreateActionIn,
     ReviewEnvelope,
     ReviewIn,
@@ -98,9 +102,17 @@ class WorkflowApiController(Controller):
     @get("/{action_id:str}", summary="Get one action")
     async def get_action(
         self, action_id: FromPath[str], db_session: NamedDependency[AsyncSession]
-    ) -> Response[ActionEnvelope]:
+    ) -> Response[ActionDetailEnvelope]:
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
-        return _answer(message="Action found", data=action_json(action))
+        policy = await policies.pinned_policy(db_session, action.action_type, action.policy_version)
+        approved = await policies.approvals_of(db_session, [action.id] if action.approvals else [])
+        eligible = await policies.may_still_approve(db_session, action, policy)
+        data = action_json(action) | {
+            "approvedBy": [approval.json() for approval in approved.get(action.id, [])],
+            "mayStillApprove": [person.json() for person in eligible],
+            "policy": policy.json(),
+        }
+        return _answer(message="Action found", data=data)
 
     @post("/{action_id:str}/review", status_code=200, summary="Approve or reject an action")
     async def review_action(
@@ -120,3 +132,41 @@ class WorkflowApiController(Controller):
         )
         data = {"action": action_json(outcome.action), "executionResult": outcome.execution_result}
         return _answer(message=outcome.message, data=data)
+
+
+def _type_json(kind: ActionType, policy: policies.Policy) -> dict[str, Any]:
+    return {
+        "name": kind.name,
+        "label": kind.label,
+        "makerRole": kind.maker_role,
+        "payloadSchema": kind.payload_model.model_json_schema(by_alias=True),
+        "policy": policy.json(),
+    }
+
+
+class ActionTypesApiController(Controller):
+    path = "/api/workflow/action-types"
+    tags = ["workflow"]
+
+    @get("/", summary="List the action types, each with its payload's JSON Schema and its policy in force")
+    async def list_action_types(self, db_session: NamedDependency[AsyncSession]) -> Response[ActionTypeList]:
+        current = await policies.current_policies(db_session)
+        return _answer(data=[_type_json(kind, current[name]) for name, kind in REGISTRY.items()])
+
+    @get(
+        "/{name:str}",
+        summary="One action type: its schema, its policy in force, every version of it, and pending changes",
+    )
+    async def get_action_type(
+        self, name: FromPath[str], db_session: NamedDependency[AsyncSession]
+    ) -> Response[ActionTypeEnvelope]:
+        kind = get_action_type(name)
+        if kind is None:
+            raise NotFound("No action type has this name")
+        history = await policies.policy_history(db_session, name)
+        pending = await policies.pending_changes(db_session, name)
+        data = _type_json(kind, history[0]) | {
+            "history": [policy.json() for policy in history],
+            "pendingChanges": [action_json(row) for row in pending],
+        }
+        return _answer(data=data)

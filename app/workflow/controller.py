@@ -9,13 +9,14 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.accounts.guards import requires_checker, requires_maker
+from app.accounts.guards import requires_reviewer, requires_submitter
 from app.actions import REGISTRY, get_action_type
-from app.errors import DomainError, InvalidInput
+from app.actions.base import ActionType
+from app.errors import Conflict, DomainError, InvalidInput
 from app.models import Role, User, WorkflowAction
 from app.text import without_nul
 from app.web.rendering import page_context, render
-from app.workflow import service, views
+from app.workflow import policies, service, views
 from app.workflow.inputs import (
     action_filter,
     page_number,
@@ -24,6 +25,7 @@ from app.workflow.inputs import (
     payload_from_form,
     review_from_form,
 )
+from app.workflow.policies import UPDATE_POLICY
 
 HISTORY_PAGE_SIZE = 25
 
@@ -41,11 +43,21 @@ class HomeController(Controller):
         return Redirect("/history", status_code=303)
 
 
+def submittable(user: User) -> dict[str, ActionType]:
+    """The types this user may request on this page: makers' types, and policy changes for admins
+    (people administration is proposed from the Users page, filled with the user's current values)."""
+    return {
+        name: kind
+        for name, kind in REGISTRY.items()
+        if kind.maker_role in user.roles and (kind.maker_role == Role.MAKER or name == UPDATE_POLICY)
+    }
+
+
 class RequestController(Controller):
     """A maker picks a type, fills its form, and submits it for review."""
 
     path = "/actions/new"
-    guards = [requires_maker]
+    guards = [requires_submitter]
     include_in_schema = False
 
     @get("/", name="request.new")
@@ -55,11 +67,17 @@ class RequestController(Controller):
         db_session: NamedDependency[AsyncSession],
         action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
     ) -> Template:
-        chosen = get_action_type(action_type or "")
-        # people administration is proposed from the Users page, filled with the user's current values
-        kind = chosen if chosen and chosen.maker_role == Role.MAKER else next(iter(REGISTRY.values()))
+        allowed = submittable(request.user)
+        kind = allowed.get(action_type or "") or next(iter(allowed.values()))
         options = await kind.options_for_form(db_session)
-        context = {"kind": kind, "values": {}, "errors": {}, "options": options}
+        context = {
+            "kind": kind,
+            "values": {},
+            "errors": {},
+            "options": options,
+            "submittable": allowed,
+            "policy": await policies.current_policy(db_session, kind.name),
+        }
         return render(
             request, page="workflow/new.html", fragment="workflow/_request_form.html", context=context
         )
@@ -77,7 +95,7 @@ class RequestController(Controller):
             action = await service.submit_action(
                 session=db_session, maker=request.user, action_type=kind.name, raw_payload=raw
             )
-        except InvalidInput as exc:
+        except (InvalidInput, Conflict) as exc:
             options = await kind.options_for_form(db_session)
             context = {
                 "kind": kind,
@@ -85,13 +103,15 @@ class RequestController(Controller):
                 "errors": exc.details or {},
                 "message": exc.message,
                 "options": options,
+                "submittable": submittable(request.user),
+                "policy": await policies.current_policy(db_session, kind.name),
             }
             return render(
                 request,
                 page="workflow/new.html",
                 fragment="workflow/_request_form.html",
                 context=context,
-                status_code=422,
+                status_code=422 if isinstance(exc, InvalidInput) else exc.status_code,
             )
         context = {
             "kind": kind,
@@ -124,15 +144,18 @@ class ActionPagesController(Controller):
         action = await views.get_action(session=db_session, action_id=parsed)
         view = await views.action_view(session=db_session, action=action, viewer=request.user)
         reviews, events = await views.reviews_and_events(session=db_session, action_id=parsed)
+        policy = await policies.pinned_policy(db_session, action.action_type, action.policy_version)
         context = {
             "view": view,
             "reviews": reviews,
             "events": events,
             "kind": get_action_type(action.action_type),
+            "policy": policy,
+            "may_approve": await policies.may_still_approve(db_session, action, policy),
         }
         return Template("workflow/detail.html", context=page_context(request, context))
 
-    @post("/actions/{action_id:str}/review", name="action.review", guards=[requires_checker])
+    @post("/actions/{action_id:str}/review", name="action.review", guards=[requires_reviewer])
     async def review(
         self,
         request: Request[User, Any, Any],
@@ -203,3 +226,17 @@ def _decision_fragment(request: Request[User, Any, Any]) -> str:
 
 async def _maybe_action(session: AsyncSession, action_id: uuid.UUID | None) -> WorkflowAction | None:
     return await session.get(WorkflowAction, action_id) if action_id else None
+
+
+class PoliciesController(Controller):
+    """Each type's approval policy, its versions, and the changes waiting for approval."""
+
+    include_in_schema = False
+
+    @get("/policies", name="policies")
+    async def policies_page(
+        self, request: Request[User, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        types, names = await policies.overview(session=db_session)
+        context = {"types": types, "names": names, "may_change": request.user.has_role(Role.ADMIN)}
+        return Template("workflow/policies.html", context=page_context(request, context))

@@ -42,6 +42,8 @@ class ActionOut(SQLModel):
     updatedAt: datetime
     requiredApprovals: int
     approvals: int
+    policyVersion: int
+    """The version of its type's policy it was submitted under (0: the defaults)."""
     executionResult: dict[str, Any] | None
     error: str | None
 
@@ -62,6 +64,7 @@ class ActionOut(SQLModel):
             updatedAt=action.updated_at,
             requiredApprovals=action.required_approvals,
             approvals=action.approvals,
+            policyVersion=action.policy_version,
             executionResult=action.execution_result,
             error=action.error,
         )
@@ -88,6 +91,7 @@ def action_json(action: Any) -> dict[str, Any]:
         "updatedAt": action.updated_at,
         "requiredApprovals": action.required_approvals,
         "approvals": action.approvals,
+        "policyVersion": action.policy_version,
         "executionResult": action.execution_result,
         "error": action.error,
     }
@@ -97,6 +101,72 @@ class ActionEnvelope(SQLModel):
     success: bool = True
     message: str
     data: ActionOut
+
+
+class PolicyOut(SQLModel):
+    version: int
+    """0: the defaults, in force until a change is approved."""
+    enabled: bool
+    requiredApprovals: int
+    ttlHours: int
+    reviewerRole: str
+    createdAt: datetime | None = None
+    createdBy: uuid.UUID | None = None
+    approvedBy: uuid.UUID | None = None
+    actionId: uuid.UUID | None = None
+    """The update_policy action that made this version."""
+
+
+class PersonOut(SQLModel):
+    userId: uuid.UUID
+    username: str
+
+
+class ApprovalOut(PersonOut):
+    approvedAt: datetime
+
+
+class ActionDetailOut(ActionOut):
+    approvedBy: list[ApprovalOut]
+    """Who approved it so far, in order: `approvals` of `requiredApprovals`."""
+    mayStillApprove: list[PersonOut]
+    """Active users with the policy's reviewer role, not its maker, who have not reviewed it yet
+    (empty once it is decided)."""
+    policy: PolicyOut
+    """The policy version it is pinned to."""
+
+
+class ActionDetailEnvelope(SQLModel):
+    success: bool = True
+    message: str
+    data: ActionDetailOut
+
+
+class ActionTypeOut(SQLModel):
+    name: str
+    label: str
+    makerRole: str
+    payloadSchema: dict[str, Any]
+    """The JSON Schema of the payload."""
+    policy: PolicyOut
+    """The policy in force."""
+
+
+class ActionTypeDetailOut(ActionTypeOut):
+    history: list[PolicyOut]
+    """Every version, newest first, down to the defaults (version 0)."""
+    pendingChanges: list[ActionOut]
+    """Pending update_policy actions for this type."""
+
+
+class ActionTypeList(SQLModel):
+    success: bool = True
+    data: list[ActionTypeOut]
+
+
+class ActionTypeEnvelope(SQLModel):
+    success: bool = True
+    data: ActionTypeDetailOut
 
 
 class ReviewData(SQLModel):

@@ -17,7 +17,7 @@ from typing import Any
 
 from asyncpg import IntegrityConstraintViolationError
 from pydantic import ValidationError
-from sqlalchemy import Text, bindparam, cast, exists, func, insert, select, true, update
+from sqlalchemy import Text, bindparam, cast, exists, func, insert, literal, select, true, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,12 +27,14 @@ from app.actions.base import ActionRefused, ActionType, ExecutionContext, Invali
 from app.audit import appended_event_values, event_appended_with, record_event
 from app.db import DriverStatement, as_row, driver_connection
 from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
-from app.models import ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
+from app.models import ActionPolicy, ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
+from app.workflow import policies
 from app.workflow.notify import QUEUE_CHANNEL, queue_message
 
 ACTIONS = WorkflowAction.__table__
 REVIEWS = ActionReview.__table__
 USERS = User.__table__
+POLICIES = ActionPolicy.__table__
 Row = Any
 """A row of workflow_actions read by a driver statement (app.db.as_row): attributes as on WorkflowAction."""
 _JSONB_COLUMNS = frozenset(column.name for column in ACTIONS.c if isinstance(column.type, JSONB))
@@ -43,11 +45,37 @@ def _signal() -> Any:
     return func.pg_notify(QUEUE_CHANNEL, bindparam("signal")).label("queue_signal")
 
 
+def _insert_pinned_to_policy() -> Any:
+    """INSERT ... SELECT: the action, pinned to its type's latest policy version (required_approvals
+    and policy_version from it; the defaults, version 0, when the type has none) and stored only
+    if that policy is enabled: no row back means the type is disabled. No extra round trip."""
+    latest = (
+        select(POLICIES.c.version, POLICIES.c.enabled, POLICIES.c.required_approvals)
+        .where(POLICIES.c.action_type == bindparam("action_type"))
+        .order_by(POLICIES.c.version.desc())
+        .limit(1)
+        .subquery("policy")
+    )
+    pinned = {
+        "required_approvals": func.coalesce(latest.c.required_approvals, 1),
+        "policy_version": func.coalesce(latest.c.version, 0),
+    }
+    columns = list(ACTIONS.c)
+    values = [pinned.get(c.name, bindparam(c.name, type_=c.type)) for c in columns]
+    one_row = select(literal(1).label("one")).subquery("one")
+    source = (
+        select(*values)
+        .select_from(one_row.outerjoin(latest, true()))
+        .where(func.coalesce(latest.c.enabled, true()))
+    )
+    return insert(ACTIONS).from_select(columns, source).returning(*ACTIONS.c)
+
+
 def _submission() -> DriverStatement:
     """The action's INSERT, its audit event and the queue's signal: one statement, so a submission
-    is atomic with no BEGIN and COMMIT round trips (the API runs it outside a transaction)."""
-    action = insert(ACTIONS).values({c.name: bindparam(c.name) for c in ACTIONS.c}).returning(*ACTIONS.c)
-    added = action.cte("added_action")
+    is atomic with no BEGIN and COMMIT round trips (the API runs it outside a transaction). A type
+    disabled by its policy inserts nothing, and the statement returns no row."""
+    added = _insert_pinned_to_policy().cte("added_action")
     event = event_appended_with(added, added.c.id)
     return DriverStatement.of(
         select(*added.c, _signal()).select_from(added.join(event, true())),
@@ -105,6 +133,7 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     Raises:
         Forbidden: the maker lacks the role the type asks of its makers (maker, or admin).
         InvalidInput: unknown type, invalid payload, or a conflict with current data.
+        Conflict: the type's policy is disabled.
     """
     _require_maker_role(maker, get_action_type(action_type))
     kind = _known_type(action_type)
@@ -128,7 +157,22 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
         **_driver_values(action.model_dump()),
         **event,
     )
+    if found is None:
+        raise Conflict(f"{kind.label} is disabled by its policy: no new requests of this type are taken")
     return as_row(found)
+
+
+async def _check_reviewer_role(session: AsyncSession, action: Row, reviewer: User) -> None:
+    """The reviewer role of the policy the action is pinned to (the defaults cost no query)."""
+    if action.policy_version == 0:
+        kind = get_action_type(action.action_type)
+        role = kind.default_reviewer_role if kind else Role.CHECKER.value
+    else:
+        role = (
+            await policies.pinned_policy(session, action.action_type, action.policy_version)
+        ).reviewer_role
+    if not reviewer.has_role(Role(role)):
+        raise Forbidden(f"Reviewing an action needs the {role} role")
 
 
 async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, reviewer: User) -> Row:
@@ -140,6 +184,7 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
     action = as_row(found)
     if action.maker_id == reviewer.id:
         raise Forbidden("You cannot review an action you made")
+    await _check_reviewer_role(session, action, reviewer)
     if action.status != ActionStatus.PENDING:
         raise Conflict(f"The action is not pending any more: it is {action.status}")
     if action.already_reviewed:
@@ -223,7 +268,7 @@ async def review_action(
             caller's transaction has been rolled back, and a new one holds the refusal's record,
             for the caller to commit (ExecutionRefused is a CommitThenRaise).
     """
-    if not reviewer.has_role(Role.CHECKER):
+    if not any(reviewer.has_role(Role(role)) for role in policies.REVIEWER_ROLES):
         raise Forbidden("Reviewing an action needs the checker role")
     comment = (comment or "").strip() or None
     if not approve and comment is None:
@@ -245,7 +290,11 @@ async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: s
         "reviewed_at": utcnow(),
     }
     event = Event("action_rejected", {"comment": comment})
-    rejected = await _review_and_update(session, action, reviewer, "rejected", comment, event, **changes)
+    try:
+        rejected = await _review_and_update(session, action, reviewer, "rejected", comment, event, **changes)
+    except IntegrityConstraintViolationError as exc:
+        _refuse_duplicate_review(exc)
+        raise
     return ReviewOutcome(action=rejected, message="Action rejected")
 
 
@@ -267,6 +316,7 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
         # transaction goes (cheaper than a savepoint around every approval), then the refusal is
         # recorded in a fresh one, which the request commits before answering
         await session.rollback()
+        _refuse_duplicate_review(exc)
         await _record_refusal(session, action, reviewer, _reason(exc))
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
     if approved.status != ActionStatus.APPROVED:
@@ -316,6 +366,13 @@ async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, re
         action_id=action.id,
         details={"reason": reason},
     )
+
+
+def _refuse_duplicate_review(exc: Exception) -> None:
+    """One person's two reviews raced: the second passed the lock's "already reviewed" check,
+    read in the snapshot its statement began with, and the unique index stopped its row."""
+    if getattr(exc, "constraint_name", None) == "uq_action_reviews_one_per_user":
+        raise Conflict("You have already reviewed this action") from exc
 
 
 def _reason(exc: Exception) -> str:

@@ -33,6 +33,7 @@ from app.models import (
     WorkflowActionCount,
     WorkflowMakerCount,
 )
+from app.workflow import policies
 
 ACTIONS = WorkflowAction.__table__
 USERS = User.__table__
@@ -267,19 +268,55 @@ class ActionView:
     """The viewer may approve or reject it now: a checker, not its maker, pending."""
     decided_by: str | None = None
     """Set on a row the viewer had in hand when someone else decided it: that person's username."""
+    reviewer_role: str = Role.CHECKER.value
+    """The reviewer role of the policy the action is pinned to."""
+    approved_by: tuple[str, ...] = ()
+    """Usernames of its approvals so far, in order."""
+
+    @property
+    def needs(self) -> int:
+        """Approvals still missing while it is pending."""
+        if self.action.status != ActionStatus.PENDING:
+            return 0
+        return max(0, self.action.required_approvals - self.action.approvals)
 
 
-def _view(action: Any, maker_name: str, viewer: User | None) -> ActionView:
+@dataclass(frozen=True)
+class _Extras:
+    """What a page's rows need beyond the rows: pinned reviewer roles, and approvals so far."""
+
+    roles: dict[tuple[str, int], str]
+    approvals: dict[uuid.UUID, list[policies.Approval]]
+
+
+async def _extras(session: AsyncSession, actions: Sequence[Any]) -> _Extras:
+    """Costs no query on a page whose actions are under default policies and not yet approved."""
+    pinned = await policies.pinned_policies(session, {(a.action_type, a.policy_version) for a in actions})
+    approved = await policies.approvals_of(session, [a.id for a in actions if a.approvals])
+    return _Extras({key: policy.reviewer_role for key, policy in pinned.items()}, approved)
+
+
+def _view(action: Any, maker_name: str, viewer: User | None, extras: _Extras | None = None) -> ActionView:
     kind = get_action_type(action.action_type)
+    default_role = kind.default_reviewer_role if kind else Role.CHECKER.value
+    role = (
+        extras.roles.get((action.action_type, action.policy_version), default_role)
+        if extras
+        else default_role
+    )
+    approvals = extras.approvals.get(action.id, []) if extras else []
     return ActionView(
         action=action,
         maker_name=maker_name,
         summary=action.summary or action.action_type,
         label=kind.label if kind else action.action_type,
         can_review=viewer is not None
-        and viewer.has_role(Role.CHECKER)
+        and viewer.has_role(Role(role))
         and viewer.id != action.maker_id
-        and action.status == ActionStatus.PENDING,
+        and action.status == ActionStatus.PENDING
+        and all(approval.user_id != viewer.id for approval in approvals),
+        reviewer_role=role,
+        approved_by=tuple(approval.username for approval in approvals),
     )
 
 
@@ -292,7 +329,8 @@ async def _usernames(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UU
 
 async def views_of(session: AsyncSession, actions: Sequence[Any], viewer: User | None) -> list[ActionView]:
     names = await _usernames(session, {action.maker_id for action in actions})
-    return [_view(action, names.get(action.maker_id, "?"), viewer) for action in actions]
+    extras = await _extras(session, actions)
+    return [_view(action, names.get(action.maker_id, "?"), viewer, extras) for action in actions]
 
 
 QUEUE_PAGE_SIZE = 50
@@ -336,9 +374,10 @@ async def decided_in_hand(
     names = await _usernames(
         session, {a.maker_id for a in actions} | {a.checker_id for a in actions if a.checker_id}
     )
+    extras = await _extras(session, actions)
     return [
         replace(
-            _view(action, names.get(action.maker_id, "?"), viewer),
+            _view(action, names.get(action.maker_id, "?"), viewer, extras),
             decided_by=names.get(action.checker_id, "?") if action.checker_id else "the system",
         )
         for action in actions

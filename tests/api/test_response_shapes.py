@@ -26,6 +26,7 @@ def _row(**changes):
         "updated_at": datetime(2027, 3, 1, 9, 30, 5, tzinfo=UTC),
         "required_approvals": 1,
         "approvals": 1,
+        "policy_version": 0,
         "execution_result": {"promotionId": str(uuid.uuid4()), "code": "X-1"},
         "error": None,
     }
