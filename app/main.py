@@ -42,6 +42,7 @@ from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.web.stopping import ServerStopping
 from app.workflow.api import WorkflowApiController
 from app.workflow.controller import ActionPagesController, HomeController, RequestController
+from app.workflow.mine import MyRequestsController, WithdrawController
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
 
@@ -69,6 +70,8 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
         engine.engine.filters.update(TEMPLATE_FILTERS)
         # the domain's vocabulary, given to templates here so that app.web depends on no domain module
         engine.engine.globals.update({"action_types": REGISTRY, "statuses": list(ActionStatus)})
+        # the moment a page was made: its live notices start from there (app.workflow.mine)
+        engine.engine.globals["now_iso"] = lambda: datetime.now(UTC).isoformat()
         engine.engine.trim_blocks = engine.engine.lstrip_blocks = True
 
     return TemplateConfig(
@@ -86,6 +89,8 @@ def _route_handlers() -> list[Any]:
         RequestController,
         ActionPagesController,
         QueueController,
+        MyRequestsController,
+        WithdrawController,
         PeoplePagesController,
         TokenPagesController,
         PeopleApiController,
