@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.factories import make_actor, promotion_payload, review, submit
-from tests.http.conftest import HX, csrf_from_page, csrf_headers, fetch
+from tests.http.conftest import HX, csrf_from_page, csrf_headers, fetch, row_html
 
 pytestmark = pytest.mark.anyio
 
@@ -156,3 +156,15 @@ async def test_every_signed_in_page_listens_for_notices(client, mia):
     # the queue's own stream carries the notices: one stream per page
     assert queue.text.count("sse-connect=") == 1
     assert 'sse-connect="/queue/events"' in queue.text and "data-notices" in queue.text
+
+
+async def test_a_row_in_a_checkers_hand_says_its_maker_withdrew_it(client, login, person, maker):
+    checker = await person("checker")
+    assert (await login(checker.user.username)).status_code == 303
+    action = await submit(client, maker, "create_promotion", promotion_payload())
+    withdrawn = await client.post(f"/api/workflow/actions/{action['id']}/cancel", headers=maker.headers)
+    assert withdrawn.status_code == 200
+
+    kept = row_html((await client.get(f"/queue?keep={action['id']}", headers=HX)).text, action["id"])
+
+    assert "Cancelled by its maker" in kept
