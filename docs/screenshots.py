@@ -2,7 +2,7 @@
 
 Run with `.venv/bin/python docs/screenshots.py` (needs Debian's chromium). It starts
 `maker-checker serve` on a free loopback port with an embedded database in a temporary DATA_DIR,
-and writes docs/queue.png, docs/queue-phone.png and docs/detail.png.
+and writes docs/queue.png, docs/queue-phone.png, docs/detail.png and docs/my-requests.png.
 """
 
 import os
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Page, sync_playwright
@@ -45,15 +46,13 @@ def _passwords(output: str) -> dict[str, str]:
     return dict(re.findall(r"^\s+([a-z0-9]+)\s+(\S+)\s+roles:", output, flags=re.M))
 
 
+def _token(username: str, env: dict[str, str]) -> str:
+    command = [str(BIN / "maker-checker"), "create-token", username]
+    return subprocess.run(command, env=env, capture_output=True, check=True).stdout.decode().strip()
+
+
 def _submit_requests(base: str, env: dict[str, str]) -> list[str]:
-    token = (
-        subprocess.run(
-            [str(BIN / "maker-checker"), "create-token", "maker"], env=env, capture_output=True, check=True
-        )
-        .stdout.decode()
-        .strip()
-    )
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {_token('maker', env)}"}
     ids = []
     for action_type, payload in REQUESTS:
         response = httpx.post(
@@ -66,12 +65,28 @@ def _submit_requests(base: str, env: dict[str, str]) -> list[str]:
     return ids
 
 
-def _log_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/login")
+def _log_in(page: Page, base: str, username: str, password: str, next_path: str = "/queue") -> None:
+    page.goto(f"{base}/login?next={next_path}")
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/queue.*"))
+    page.wait_for_url(re.compile(f".*{next_path}.*"))
+
+
+def _my_requests_with_a_notice(
+    browser: Any, base: str, env: dict[str, str], password: str, ids: list[str]
+) -> None:
+    """The maker's My requests as a checker approves one of them: the notice and the header's count."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, base, "maker", password, "/my-requests")
+    page.locator("#notices-since").wait_for(state="attached", timeout=10_000)
+    page.wait_for_timeout(500)  # screenshots only: let the page's first notices request settle
+    headers = {"Authorization": f"Bearer {_token('checker', env)}"}
+    httpx.post(
+        f"{base}/api/workflow/actions/{ids[0]}/review", json={"status": "approved"}, headers=headers
+    ).raise_for_status()
+    page.locator(".toast").wait_for(timeout=10_000)
+    page.screenshot(path=str(ROOT / "docs" / "my-requests.png"))
 
 
 def main() -> None:
@@ -102,6 +117,7 @@ def main() -> None:
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             _log_in(phone, base, "checker2", passwords["checker2"])
             phone.screenshot(path=str(ROOT / "docs" / "queue-phone.png"))
+            _my_requests_with_a_notice(browser, base, env, passwords["maker"], ids)
             browser.close()
     finally:
         server.send_signal(signal.SIGTERM)
