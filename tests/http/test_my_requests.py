@@ -148,7 +148,16 @@ async def test_notices_tell_what_others_decided_since_a_moment(client, db, mia, 
     assert _count((await client.get("/my-requests/notices", headers=HX)).text) == 0
 
 
-async def test_every_signed_in_page_listens_for_notices(client, mia):
+async def test_a_checker_only_has_no_requests_to_hear_about(client, login, person):
+    checker = await person("checker")
+    assert (await login(checker.user.username)).status_code == 303
+    for path in ("/history", "/queue"):
+        html = (await client.get(path)).text
+        assert 'href="/my-requests"' not in html
+        assert "data-notices" not in html and "/my-requests/events" not in html
+
+
+async def test_every_page_of_a_maker_listens_for_notices(client, mia):
     page = await client.get("/my-requests")
     assert 'sse-connect="/my-requests/events"' in page.text
     assert "data-notices" in page.text and 'id="toasts"' in page.text
