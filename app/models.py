@@ -111,6 +111,8 @@ class WorkflowAction(SQLModel, table=True):
         Index("ix_workflow_actions_type_status_created", "action_type", "status", "created_at", "id"),
         Index("ix_workflow_actions_maker_created", "maker_id", "created_at", "id"),
         Index("ix_workflow_actions_maker_status_created", "maker_id", "status", "created_at", "id"),
+        # a maker's requests that changed since a moment: the notices of My requests
+        Index("ix_workflow_actions_maker_updated", "maker_id", "updated_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

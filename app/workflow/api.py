@@ -133,6 +133,26 @@ class WorkflowApiController(Controller):
         data = {"action": action_json(outcome.action), "executionResult": outcome.execution_result}
         return _answer(message=outcome.message, data=data)
 
+    # withdraw_action writes one statement (the guarded update, its audit event, the queue's signal)
+    @post(
+        "/{action_id:str}/cancel",
+        status_code=200,
+        summary="Withdraw your own pending action",
+        description="Only the action's maker may withdraw it, and only while it is pending (409 after). "
+        "Its status becomes cancelled; a concurrent review and a withdrawal never both succeed.",
+        opt={ONE_STATEMENT: True},
+    )
+    async def cancel_action(
+        self,
+        request: Request[User, Any, Any],
+        action_id: FromPath[str],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[ActionEnvelope]:
+        action = await service.withdraw_action(
+            session=db_session, action_id=parse_action_id(action_id), maker=request.user
+        )
+        return _answer(message="Action withdrawn", data=action_json(action))
+
 
 def _type_json(kind: ActionType, policy: policies.Policy) -> dict[str, Any]:
     return {

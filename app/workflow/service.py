@@ -153,7 +153,7 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     connection = await driver_connection(session)
     found = await _SUBMIT.fetchrow(
         connection,
-        signal=queue_message(action.id, action.status),
+        signal=queue_message(action.id, action.status, maker.id),
         **_driver_values(action.model_dump()),
         **event,
     )
@@ -244,7 +244,7 @@ async def _review_and_update(
     status = changes.get("status", action.status)
     connection = await driver_connection(session)
     found = await statement.fetchrow(
-        connection, action_id=action.id, signal=queue_message(action.id, status), **values
+        connection, action_id=action.id, signal=queue_message(action.id, status, action.maker_id), **values
     )
     return as_row(found)
 
@@ -385,7 +385,9 @@ def _reason(exc: Exception) -> str:
 
 def _queue_signal_per_row(status: str) -> Any:
     """queue_signal's message, built in SQL for each row an UPDATE touches."""
-    message = func.json_build_object("actionId", ACTIONS.c.id, "status", status)
+    message = func.json_build_object(
+        "actionId", ACTIONS.c.id, "status", status, "makerId", ACTIONS.c.maker_id
+    )
     return func.pg_notify(QUEUE_CHANNEL, cast(message, Text)).label("queue_signal")
 
 
@@ -414,3 +416,61 @@ async def cancel_pending_actions_of(
             details={"reason": reason},
         )
     return [row.id for row in rows]
+
+
+def _withdrawal() -> DriverStatement:
+    """The maker's withdrawal: the action's UPDATE, guarded by its maker and its being pending, with
+    its audit event and the queue's signal, in one statement. The guard is the lock: a concurrent
+    review holds the row until it commits, after which PostgreSQL re-checks the guard on the new row,
+    so a withdrawal and a decision never both succeed. No row back: nothing changed, no event."""
+    withdrawn = (
+        update(ACTIONS)
+        .where(
+            ACTIONS.c.id == bindparam("action_id"),
+            ACTIONS.c.maker_id == bindparam("maker_id"),
+            ACTIONS.c.status == ActionStatus.PENDING.value,
+        )
+        .values(
+            status=ActionStatus.CANCELLED.value,
+            reviewed_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        )
+        .returning(*ACTIONS.c)
+        .cte("withdrawn_action")
+    )
+    event = event_appended_with(withdrawn, withdrawn.c.id)
+    return DriverStatement.of(select(*withdrawn.c, _signal()).select_from(withdrawn.join(event, true())))
+
+
+_WITHDRAW = _withdrawal()
+_WHY_NOT_WITHDRAWN = DriverStatement.of(
+    select(ACTIONS.c.maker_id, ACTIONS.c.status).where(ACTIONS.c.id == bindparam("action_id"))
+)
+WITHDRAWN_EVENT = "action_withdrawn"
+
+
+async def withdraw_action(*, session: AsyncSession, action_id: uuid.UUID, maker: User) -> Row:
+    """The maker cancels their own pending action (status cancelled); audited, queues told.
+
+    Raises:
+        NotFound: no such action.
+        Forbidden: someone else made it.
+        Conflict: it is not pending any more (decided, or already withdrawn).
+    """
+    connection = await driver_connection(session)
+    found = await _WITHDRAW.fetchrow(
+        connection,
+        action_id=action_id,
+        maker_id=maker.id,
+        now=utcnow(),
+        signal=queue_message(action_id, ActionStatus.CANCELLED.value, maker.id),
+        **appended_event_values(WITHDRAWN_EVENT, maker.id, {}),
+    )
+    if found is not None:
+        return as_row(found)
+    current = await _WHY_NOT_WITHDRAWN.fetchrow(connection, action_id=action_id)
+    if current is None:
+        raise NotFound("No action has this id")
+    if current["maker_id"] != maker.id:
+        raise Forbidden("Only its maker can withdraw an action")
+    raise Conflict(f"The action is not pending any more: it is {current['status']}")
