@@ -6,20 +6,22 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import REGISTRY
 from app.db import ONE_STATEMENT
 from app.errors import Forbidden
-from app.models import User
+from app.models import ActionStatus, User
 from app.workflow import service, views
 from app.workflow.inputs import action_filter, parse_action_id, parse_cursor
 from app.workflow.schemas import (
     ActionEnvelope,
     ActionList,
     CreateActionIn,
+    ErrorEnvelope,
     ReviewEnvelope,
     ReviewIn,
     action_json,
@@ -30,6 +32,29 @@ SUBMIT_EXAMPLES = [
     Example(summary=kind.label, value={"actionType": name, "payload": kind.sample})
     for name, kind in REGISTRY.items()
 ]
+
+_ERRORS = {
+    400: "Invalid input: `details` names each field and what is wrong with it",
+    401: "Not authenticated: no valid bearer token (or browser session)",
+    403: "Not allowed: a role is missing, the action is your own, an id names someone else, "
+    "or a browser request lacks its CSRF token",
+    404: "No action has this id",
+    409: "The action is not pending any more, you have already reviewed it, or current data "
+    "refused its execution (it stays pending; `error` says why)",
+}
+"""What each error status means on this API; every error answers with the same envelope."""
+
+
+def _errors(*status_codes: int) -> dict[int, ResponseSpec]:
+    """The error answers a route gives, documented with the envelope the app sends (app.web.errors)."""
+    return {
+        code: ResponseSpec(data_container=ErrorEnvelope, description=_ERRORS[code], generate_examples=False)
+        for code in status_codes
+    }
+
+
+ActionId = Annotated[str, PathParameter(schema_extra={"format": "uuid"})]
+"""An action's id; anything but a UUID gets a 400 naming the field."""
 
 
 def _answer(**fields: Any) -> Response[Any]:
@@ -46,9 +71,16 @@ def _must_be_caller(claimed: uuid.UUID | None, user: User, field: str) -> None:
 class WorkflowApiController(Controller):
     path = "/api/workflow/actions"
     tags = ["workflow"]
+    security = [{"BearerToken": []}]
 
     # submit_action writes one statement (the action, its audit event, the queue's signal)
-    @post("/", status_code=201, summary="Submit an action for review", opt={ONE_STATEMENT: True})
+    @post(
+        "/",
+        status_code=201,
+        summary="Submit an action for review",
+        opt={ONE_STATEMENT: True},
+        responses=_errors(400, 401, 403),
+    )
     async def create_action(
         self,
         request: Request[User, Any, Any],
@@ -61,13 +93,19 @@ class WorkflowApiController(Controller):
         )
         return _answer(message="Action submitted for review", data=action_json(action))
 
-    @get("/", summary="List actions")
+    @get("/", summary="List actions", responses=_errors(400, 401))
     async def list_actions(
         self,
         db_session: NamedDependency[AsyncSession],
-        status: Annotated[str | None, QueryParameter(name="status")] = None,
-        action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
-        maker_id: Annotated[str | None, QueryParameter(name="makerId")] = None,
+        status: Annotated[
+            str | None, QueryParameter(name="status", schema_extra={"enum": [s.value for s in ActionStatus]})
+        ] = None,
+        action_type: Annotated[
+            str | None, QueryParameter(name="actionType", schema_extra={"enum": list(REGISTRY)})
+        ] = None,
+        maker_id: Annotated[
+            str | None, QueryParameter(name="makerId", schema_extra={"format": "uuid"})
+        ] = None,
         page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
         cursor: Annotated[
@@ -95,18 +133,23 @@ class WorkflowApiController(Controller):
         }
         return _answer(data=[action_json(row) for row in result.rows], pagination=pagination)
 
-    @get("/{action_id:str}", summary="Get one action")
+    @get("/{action_id:str}", summary="Get one action", responses=_errors(400, 401, 404))
     async def get_action(
-        self, action_id: FromPath[str], db_session: NamedDependency[AsyncSession]
+        self, action_id: ActionId, db_session: NamedDependency[AsyncSession]
     ) -> Response[ActionEnvelope]:
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
         return _answer(message="Action found", data=action_json(action))
 
-    @post("/{action_id:str}/review", status_code=200, summary="Approve or reject an action")
+    @post(
+        "/{action_id:str}/review",
+        status_code=200,
+        summary="Approve or reject an action",
+        responses=_errors(400, 401, 403, 404, 409),
+    )
     async def review_action(
         self,
         request: Request[User, Any, Any],
-        action_id: FromPath[str],
+        action_id: ActionId,
         data: JSONBody[ReviewIn],
         db_session: NamedDependency[AsyncSession],
     ) -> Response[ReviewEnvelope]:

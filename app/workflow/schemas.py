@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 from sqlmodel import SQLModel
 
+from app.actions import REGISTRY
 from app.text import Text
 
 
 class CreateActionIn(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    actionType: str = Field(min_length=1, max_length=50)
+    actionType: str = Field(min_length=1, max_length=50, json_schema_extra={"enum": list(REGISTRY)})
     payload: dict[str, Any]
     makerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
