@@ -53,6 +53,17 @@ def _errors(*status_codes: int) -> dict[int, ResponseSpec]:
     }
 
 
+def _filter(name: str, allowed: list[str] | dict[str, str]) -> QueryParameter:
+    """A list filter: one of the allowed values (a list) or of a schema's; empty means no filter, as in
+    the tutorial's API (app.workflow.inputs.action_filter)."""
+    one = {"type": "string", "enum": allowed} if isinstance(allowed, list) else allowed
+    return QueryParameter(
+        name=name,
+        schema_extra={"one_of": [one, {"type": "string", "maxLength": 0}], "type": None},
+        description="Empty or left out: no filter",
+    )
+
+
 ActionId = Annotated[str, PathParameter(schema_extra={"format": "uuid"})]
 """An action's id; anything but a UUID gets a 400 naming the field."""
 
@@ -97,15 +108,9 @@ class WorkflowApiController(Controller):
     async def list_actions(
         self,
         db_session: NamedDependency[AsyncSession],
-        status: Annotated[
-            str | None, QueryParameter(name="status", schema_extra={"enum": [s.value for s in ActionStatus]})
-        ] = None,
-        action_type: Annotated[
-            str | None, QueryParameter(name="actionType", schema_extra={"enum": list(REGISTRY)})
-        ] = None,
-        maker_id: Annotated[
-            str | None, QueryParameter(name="makerId", schema_extra={"format": "uuid"})
-        ] = None,
+        status: Annotated[str | None, _filter("status", [s.value for s in ActionStatus])] = None,
+        action_type: Annotated[str | None, _filter("actionType", list(REGISTRY))] = None,
+        maker_id: Annotated[str | None, _filter("makerId", {"type": "string", "format": "uuid"})] = None,
         page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
         cursor: Annotated[

@@ -1,4 +1,5 @@
-"""Shared by the attack tests: a real server process, and users made from synchronous code."""
+"""Shared by the attack tests: one real server process for the folder, and users made from synchronous
+code (schemathesis and hypothesis drive synchronous tests)."""
 
 from collections.abc import Iterator
 
@@ -9,7 +10,7 @@ from tests.factories import Actor, make_actor
 from tests.servers import AppServer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def attack_server(database_url: str) -> Iterator[AppServer]:
     server = AppServer(database_url).start()
     yield server
