@@ -9,6 +9,7 @@ data are generated: schema-valid ("positive") and schema-breaking ("negative", w
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -105,3 +106,78 @@ def test_the_api_answers_as_documented_and_never_with_a_5xx(
         case.call_and_validate(headers=fuzzer.headers, excluded_checks=NOT_CHECKED)
 
     answers_as_documented()
+
+
+# --- what the fuzzing found, kept as plain cases ------------------------------------------------------
+
+
+def _decided_action(attack_server: AppServer, database_url: str, checker: Actor) -> str:
+    maker = actor_now(database_url, "maker")
+    with httpx.Client(base_url=attack_server.url, timeout=10) as http:
+        body = {"actionType": "create_promotion", "payload": promotion_payload()}
+        action_id = http.post("/api/workflow/actions", json=body, headers=maker.headers).json()["data"]["id"]
+        decided = http.post(
+            f"/api/workflow/actions/{action_id}/review", json={"status": "approved"}, headers=checker.headers
+        )
+        assert decided.status_code == 200, decided.text
+    return action_id
+
+
+FOUND = {
+    # errors were documented as Litestar's {status_code, detail}, and 401/403/404/409 not at all
+    "an id that is not a UUID": ("GET /api/workflow/actions/{action_id}", {"path": {"action_id": "x"}}, 400),
+    "a payload the type refuses": (
+        "POST /api/workflow/actions",
+        {"body": {"actionType": "create_user", "payload": {}}},
+        400,
+    ),
+    "an unknown action type": (
+        "POST /api/workflow/actions",
+        {"body": {"actionType": "x", "payload": {}}},
+        400,
+    ),
+    "a review of a decided action": (
+        "POST /api/workflow/actions/{action_id}/review",
+        {"decided": True, "body": {"status": "approved"}},
+        409,
+    ),
+    "a filter left empty": ("GET /api/workflow/actions", {"query": {"makerId": "", "status": ""}}, 200),
+    # /health was described as needing the bearer token
+    "/health without a credential": ("GET /health", {"anonymous": True}, 200),
+}
+
+
+def _documented_query_value(api_schema: Any, label: str, name: str, value: str) -> bool:
+    """Whether the description allows this value of this query parameter (formats such as uuid checked)."""
+    method, path = label.split(" ", 1)
+    parameters = api_schema.raw_schema["paths"][path][method.lower()]["parameters"]
+    schema = next(p["schema"] for p in parameters if p["name"] == name and p["in"] == "query")
+    # jsonschema_rs comes with schemathesis, which validates with it too
+    return jsonschema_rs.validator_for(schema, validate_formats=True).is_valid(value)
+
+
+@pytest.mark.parametrize(("label", "given_", "status"), FOUND.values(), ids=FOUND.keys())
+def test_what_the_fuzzing_found_is_answered_as_documented(
+    label: str,
+    given_: dict[str, Any],
+    status: int,
+    api_schema: Any,
+    fuzzer: Actor,
+    attack_server,
+    database_url,
+) -> None:
+    operation = api_schema.find_operation_by_label(label)
+    path = given_.get("path", {})
+    if given_.get("decided"):
+        path = {"action_id": _decided_action(attack_server, database_url, fuzzer)}
+    body = given_.get("body", schemathesis.core.NOT_SET)
+    if body is not schemathesis.core.NOT_SET:
+        case = operation.Case(path_parameters=path, query=given_.get("query"), body=body)
+    else:
+        case = operation.Case(path_parameters=path, query=given_.get("query"))
+    for name, value in (given_.get("query") or {}).items():
+        assert _documented_query_value(api_schema, label, name, value), f"{name}={value!r} is not documented"
+    headers = {} if given_.get("anonymous") else fuzzer.headers
+    response = case.call(headers=headers)
+    assert response.status_code == status, response.text
+    case.validate_response(response, headers=headers, excluded_checks=NOT_CHECKED)
