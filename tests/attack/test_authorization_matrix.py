@@ -12,8 +12,9 @@ Callers, each both as a browser session and as a bearer token:
   checker    the checker role
   admin      the admin role
   disabled   maker and checker, then disabled (their session and token stay on the client)
-Targets: "own" is an action the caller made (for a checker or an admin: made while they were a maker),
-"other" one made by another maker. Every request that can change an action gets a fresh pending one.
+Targets: "own" is an action the caller made (for a checker or an admin: made while they were a maker)
+or an API token of theirs; "other" is another maker's. Every request that can change one gets a fresh
+one (a pending action, a spare token). Routes about a user (/admin/users/...) name that other maker.
 """
 
 import re
@@ -27,6 +28,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
+from app.accounts.tokens import issue_api_token
 from app.db import Database, run_blocking
 from tests.factories import Actor, make_actor, promotion_payload
 from tests.servers import AppServer
@@ -55,6 +57,8 @@ def by_role(*, maker: Any, checker: Any, admin: Any, api: bool = False) -> dict[
 
 OWN_REFUSED = {"own": "403", "other": "200"}
 """A checker may review another maker's action, never their own."""
+OWN_ONLY = {"own": "200", "other": "404"}
+"""Only one's own API token can be revoked; another's is not found."""
 
 EXPECTED: dict[str, Any] = {
     # public: the same for everyone, whoever they are
@@ -89,6 +93,21 @@ EXPECTED: dict[str, Any] = {
     "POST /api/workflow/actions/{action_id:str}/review": by_role(
         maker="403", checker=OWN_REFUSED, admin="403", api=True
     ),
+    # people: admins propose changes to users (under dual control) and see undelivered mail
+    "GET /admin/users": by_role(maker="403", checker="403", admin="200"),
+    "GET /admin/users/{user_id:str}/change": by_role(maker="403", checker="403", admin="200"),
+    "POST /admin/users/{user_id:str}/change": by_role(maker="403", checker="403", admin="200"),
+    "POST /admin/users/{user_id:str}/resend-activation": by_role(maker="403", checker="403", admin="422"),
+    "GET /admin/outbox": by_role(maker="403", checker="403", admin="200"),
+    "GET /api/admin/users": by_role(maker="403", checker="403", admin="200", api=True),
+    "GET /api/admin/outbox": by_role(maker="403", checker="403", admin="200", api=True),
+    # each user's own API tokens: another's cannot even be found
+    "GET /account/tokens": signed_in("200"),
+    "POST /account/tokens": signed_in("200"),
+    "POST /account/tokens/{token_id:str}/revoke": signed_in(OWN_ONLY),
+    "GET /api/account/tokens": signed_in("200", anonymous="401", disabled="401"),
+    "POST /api/account/tokens": signed_in("201", anonymous="401", disabled="401"),
+    "POST /api/account/tokens/{token_id:str}/revoke": signed_in(OWN_ONLY, anonymous="401", disabled="401"),
 }
 
 # --- how each route is called ------------------------------------------------------------------------
@@ -111,39 +130,51 @@ def _promotion_form() -> dict[str, str]:
     return {"actionType": "create_promotion"} | {key: str(value) for key, value in payload.items()}
 
 
-CALLS: dict[str, Any] = {
-    "GET /static/{file_path:path}": lambda action_id: Call("/static/js/app.js"),
-    "HEAD /static/{file_path:path}": lambda action_id: Call("/static/js/app.js"),
-    "GET /schema/{path:str}": lambda action_id: Call("/schema/no-such-page"),
-    "POST /login": lambda action_id: Call("/login", form={"username": "nobody", "password": "wrong"}),
-    "GET /activate/{token:str}": lambda action_id: Call("/activate/not-a-token"),
-    "POST /activate/{token:str}": lambda action_id: Call(
-        "/activate/not-a-token", form={"password": PASSWORD, "confirm": PASSWORD}
-    ),
-    "POST /actions/new": lambda action_id: Call("/actions/new", form=_promotion_form()),
-    "POST /actions/{action_id:str}/review": lambda action_id: Call(
-        f"/actions/{action_id}/review", form={"decision": "approved", "comment": "fine"}
-    ),
-    "POST /api/workflow/actions": lambda action_id: Call(
-        "/api/workflow/actions", json={"actionType": "create_promotion", "payload": promotion_payload()}
-    ),
-    "POST /api/workflow/actions/{action_id:str}/review": lambda action_id: Call(
-        f"/api/workflow/actions/{action_id}/review", json={"status": "approved"}
-    ),
+PATHS = {
+    "GET /static/{file_path:path}": "/static/js/app.js",
+    "HEAD /static/{file_path:path}": "/static/js/app.js",
+    "GET /schema/{path:str}": "/schema/no-such-page",
+    "GET /activate/{token:str}": "/activate/not-a-token",
+    "POST /activate/{token:str}": "/activate/not-a-token",
 }
-"""Routes that need more than their path with the action id filled in."""
+"""Routes whose path placeholders are not an action, a user or a token of the run."""
 
-_PLACEHOLDER = re.compile(r"\{action_id:str\}")
+BODIES: dict[str, Any] = {
+    "POST /login": lambda: {"form": {"username": "nobody", "password": "wrong"}},
+    "POST /activate/{token:str}": lambda: {"form": {"password": PASSWORD, "confirm": PASSWORD}},
+    "POST /actions/new": lambda: {"form": _promotion_form()},
+    "POST /actions/{action_id:str}/review": lambda: {"form": {"decision": "approved", "comment": "fine"}},
+    "POST /api/workflow/actions": lambda: {
+        "json": {"actionType": "create_promotion", "payload": promotion_payload()}
+    },
+    "POST /api/workflow/actions/{action_id:str}/review": lambda: {"json": {"status": "approved"}},
+    "POST /account/tokens": lambda: {"form": {"name": "matrix"}},
+    "POST /api/account/tokens": lambda: {"json": {"name": "matrix"}},
+    # the whole form, as the page sends it: the user's roles and status as they are, a new name
+    "POST /admin/users/{user_id:str}/change": lambda: {
+        "form": {"fullName": f"Renamed {uuid.uuid4().hex[:6]}", "roles": ["maker"], "active": "true"}
+    },
+}
+"""The body a legitimate client sends to each route that takes one."""
+
+_PLACEHOLDER = re.compile(r"\{(\w+):\w+\}")
+TARGETED = ("action_id", "token_id")
+"""Placeholders naming something of the caller's own ("own") or of another maker's ("other")."""
 
 
-def call_for(route: str, action_id: str) -> Call:
-    if route in CALLS:
-        return CALLS[route](action_id)
-    return Call(_PLACEHOLDER.sub(action_id, route.split(" ", 1)[1]))
+def call_for(route: str, ids: dict[str, str]) -> Call:
+    path = PATHS.get(route) or _PLACEHOLDER.sub(lambda found: ids[found.group(1)], route.split(" ", 1)[1])
+    return Call(path, **BODIES.get(route, dict)())
+
+
+def placeholder(route: str) -> str | None:
+    found = _PLACEHOLDER.search(route)
+    return found.group(1) if found and route not in PATHS else None
 
 
 def takes_an_action(route: str) -> bool:
-    return "{action_id" in route
+    """Whether the route names something that is the caller's own or another's (an action, a token)."""
+    return placeholder(route) in TARGETED
 
 
 def changes_state(route: str) -> bool:
@@ -187,18 +218,19 @@ class Caller:
     name: str
     http: httpx.Client
     actor: Actor | None
-    own: list[str] = field(default_factory=list)
-    """Fresh pending actions this caller made, one per request that changes an action."""
-    shared_own: str | None = None
-    """An action this caller made, for the requests that only read."""
+    own: dict[str, list[str]] = field(default_factory=dict)
+    """By placeholder: fresh things of this caller's own (pending actions, spare tokens), one per
+    request that changes one."""
+    shared_own: dict[str, str] = field(default_factory=dict)
+    """By placeholder: one of the caller's own, for the requests that only read."""
 
 
 @dataclass
 class World:
     callers: dict[tuple[str, str], Caller]
-    other: list[str]
-    """Fresh pending actions of another maker, one per request that changes an action."""
-    shared_other: str
+    other: dict[str, list[str]]
+    """By placeholder: fresh things of another maker's, one per request that changes one."""
+    shared_other: dict[str, str]
 
 
 async def _make_people(db: Database) -> dict[str, Actor]:
@@ -279,7 +311,33 @@ def _reassign(database_url: str, owners: dict[str, list[str]], disabled: Actor) 
     _in_database(database_url, work)
 
 
-CHANGING_ACTION_ROUTES = [route for route in EXPECTED if takes_an_action(route) and changes_state(route)]
+CHANGING_ACTION_ROUTES = [r for r in EXPECTED if placeholder(r) == "action_id" and changes_state(r)]
+CHANGING_TOKEN_ROUTES = [r for r in EXPECTED if placeholder(r) == "token_id" and changes_state(r)]
+
+
+def _spare_tokens(database_url: str, people: dict[str, Actor], count: dict[str, int]) -> dict[str, list[str]]:
+    """Ids of API tokens made for each person (count by person), so that revoking one costs nothing."""
+
+    async def work(db: Database) -> dict[str, list[str]]:
+        spare: dict[str, list[str]] = {}
+        async with db.sessions() as session, session.begin():
+            for name, actor in people.items():
+                for _ in range(count.get(name, 0)):
+                    await issue_api_token(session=session, user=actor.user, name="spare")
+            connection = await session.connection()
+            rows = await connection.execute(
+                text(
+                    "SELECT user_id, id FROM api_tokens"
+                    " WHERE name = 'spare' AND user_id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": [str(actor.user.id) for actor in people.values()]},
+            )
+            by_user = {str(actor.user.id): name for name, actor in people.items()}
+            for user_id, token_id in rows.all():
+                spare.setdefault(by_user[str(user_id)], []).append(str(token_id))
+        return spare
+
+    return _in_database(database_url, work)
 
 
 @pytest.fixture(scope="module")
@@ -287,8 +345,15 @@ def world(attack_server: AppServer, database_url: str) -> Iterator[World]:
     people = _in_database(database_url, _make_people)
     other_maker = people["other maker"]
     fresh_per_caller = len(CHANGING_ACTION_ROUTES)
+    callers_in_all = len(CALLERS) * len(MODES)
+    tokens_per_caller = len(CHANGING_TOKEN_ROUTES) * len(MODES)
+    spare = _spare_tokens(
+        database_url,
+        people,
+        {name: tokens_per_caller for name in people} | {"other maker": tokens_per_caller * len(CALLERS) + 1},
+    )
     with httpx.Client(base_url=attack_server.url, timeout=15) as http:
-        other = [_submit(http, other_maker) for _ in range(fresh_per_caller * len(CALLERS) * len(MODES) + 1)]
+        other = [_submit(http, other_maker) for _ in range(fresh_per_caller * callers_in_all + 1)]
         callers, owners = {}, {}
         for mode in MODES:
             for name in CALLERS:
@@ -296,11 +361,22 @@ def world(attack_server: AppServer, database_url: str) -> Iterator[World]:
                 caller = Caller(name, _client(attack_server, mode, actor), actor)
                 if actor is not None:
                     made = [_submit(http, other_maker) for _ in range(fresh_per_caller + 1)]
-                    caller.shared_own, caller.own = made[0], made[1:]
+                    caller.shared_own["action_id"], caller.own["action_id"] = made[0], made[1:]
                     owners.setdefault(str(actor.user.id), []).extend(made)
+                    tokens = spare[name]
+                    caller.shared_own["token_id"] = tokens[0]
+                    caller.own["token_id"] = [tokens.pop() for _ in range(len(CHANGING_TOKEN_ROUTES))]
                 callers[(mode, name)] = caller
     _reassign(database_url, owners, people["disabled"])
-    yield World(callers=callers, other=other[1:], shared_other=other[0])
+    yield World(
+        callers=callers,
+        other={"action_id": other[1:], "token_id": spare["other maker"][1:]},
+        shared_other={
+            "action_id": other[0],
+            "token_id": spare["other maker"][0],
+            "user_id": str(other_maker.user.id),
+        },
+    )
     for caller in callers.values():
         caller.http.close()
 
@@ -329,9 +405,9 @@ def matches(expected: str, got: str) -> bool:
     return got == expected or (expected == "2xx" and got.startswith("2"))
 
 
-def send(caller: Caller, route: str, action_id: str) -> str:
+def send(caller: Caller, route: str, ids: dict[str, str]) -> str:
     method = route.split(" ", 1)[0]
-    call = call_for(route, action_id)
+    call = call_for(route, ids)
     headers = {}
     csrf = caller.http.cookies.get(CSRF_COOKIE)
     if csrf and changes_state(route):
@@ -341,13 +417,18 @@ def send(caller: Caller, route: str, action_id: str) -> str:
         return outcome(response)
 
 
-def action_for(world: World, caller: Caller, route: str, target: str) -> str:
-    if not takes_an_action(route):
-        return world.shared_other
+def ids_for(world: World, caller: Caller, route: str, target: str) -> dict[str, str]:
+    """The values of the route's placeholders: fresh ones where the request may change what they name."""
+    ids = dict(world.shared_other)
+    name = placeholder(route)
+    if name not in TARGETED:
+        return ids
     fresh = changes_state(route)
     if target == "own":
-        return caller.own.pop() if fresh else str(caller.shared_own)
-    return world.other.pop() if fresh else world.shared_other
+        ids[name] = caller.own[name].pop() if fresh else caller.shared_own[name]
+    else:
+        ids[name] = world.other[name].pop() if fresh else world.shared_other[name]
+    return ids
 
 
 # requests that end or replace the caller's session go last, so that the others see it intact
@@ -364,7 +445,7 @@ def test_each_caller_may_do_exactly_what_the_table_allows(world: World, mode: st
             targets = ("own", "other") if takes_an_action(route) and caller.actor is not None else ("other",)
             for target in targets:
                 expected = expected_cell(route, name, target)
-                got = send(caller, route, action_for(world, caller, route, target))
+                got = send(caller, route, ids_for(world, caller, route, target))
                 if not matches(expected, got):
                     wrong.append(f"{name:9} {target:5} {route}: expected {expected}, got {got}")
     assert not wrong, f"as a {mode}:\n" + "\n".join(wrong)
