@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,10 +20,10 @@ from app.workflow.schemas import (
     ActionEnvelope,
     ActionList,
     CreateActionIn,
-    ErrorEnvelope,
     ReviewEnvelope,
     ReviewIn,
     action_json,
+    error_responses,
 )
 
 MAX_PAGE_SIZE = 100
@@ -32,25 +31,6 @@ SUBMIT_EXAMPLES = [
     Example(summary=kind.label, value={"actionType": name, "payload": kind.sample})
     for name, kind in REGISTRY.items()
 ]
-
-_ERRORS = {
-    400: "Invalid input: `details` names each field and what is wrong with it",
-    401: "Not authenticated: no valid bearer token (or browser session)",
-    403: "Not allowed: a role is missing, the action is your own, an id names someone else, "
-    "or a browser request lacks its CSRF token",
-    404: "No action has this id",
-    409: "The action is not pending any more, you have already reviewed it, or current data "
-    "refused its execution (it stays pending; `error` says why)",
-}
-"""What each error status means on this API; every error answers with the same envelope."""
-
-
-def _errors(*status_codes: int) -> dict[int, ResponseSpec]:
-    """The error answers a route gives, documented with the envelope the app sends (app.web.errors)."""
-    return {
-        code: ResponseSpec(data_container=ErrorEnvelope, description=_ERRORS[code], generate_examples=False)
-        for code in status_codes
-    }
 
 
 def _filter(name: str, allowed: list[str] | dict[str, str]) -> QueryParameter:
@@ -90,7 +70,7 @@ class WorkflowApiController(Controller):
         status_code=201,
         summary="Submit an action for review",
         opt={ONE_STATEMENT: True},
-        responses=_errors(400, 401, 403),
+        responses=error_responses(400, 401, 403),
     )
     async def create_action(
         self,
@@ -104,7 +84,7 @@ class WorkflowApiController(Controller):
         )
         return _answer(message="Action submitted for review", data=action_json(action))
 
-    @get("/", summary="List actions", responses=_errors(400, 401))
+    @get("/", summary="List actions", responses=error_responses(400, 401))
     async def list_actions(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -138,7 +118,7 @@ class WorkflowApiController(Controller):
         }
         return _answer(data=[action_json(row) for row in result.rows], pagination=pagination)
 
-    @get("/{action_id:str}", summary="Get one action", responses=_errors(400, 401, 404))
+    @get("/{action_id:str}", summary="Get one action", responses=error_responses(400, 401, 404))
     async def get_action(
         self, action_id: ActionId, db_session: NamedDependency[AsyncSession]
     ) -> Response[ActionEnvelope]:
@@ -149,7 +129,7 @@ class WorkflowApiController(Controller):
         "/{action_id:str}/review",
         status_code=200,
         summary="Approve or reject an action",
-        responses=_errors(400, 401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def review_action(
         self,
