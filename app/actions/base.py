@@ -167,7 +167,8 @@ class ActionType(Generic[P]):
             self.payload_model.model_validate({k: v for k, v in raw.items() if k not in unknown})
         except ValidationError as exc:
             errors = self.errors_of(exc)
-        unknown_errors = {str(key)[:_MAX_FIELD_NAME]: "Unknown field" for key in unknown}
+        # a key with no name at all is reported against the payload: a detail must name a field
+        unknown_errors = {(str(key)[:_MAX_FIELD_NAME] or "payload"): "Unknown field" for key in unknown}
         raise InvalidPayload(capped(errors | unknown_errors))
 
     def _unknown_keys(self, raw: Any) -> list[str]:
