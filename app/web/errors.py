@@ -24,7 +24,7 @@ _VARY = {"Vary": "HX-Request"}
 
 _MAX_FIELD_NAME = 100  # a field name is echoed back at most this long (unknown keys are the sender's)
 
-_MACHINE_PREFIXES = ("/api/", "/health", "/schema", "/queue/events")
+_MACHINE_PREFIXES = ("/api/", "/health", "/ready", "/schema", "/queue/events", "/my-requests/events")
 
 
 def is_api_request(request: Request[Any, Any, Any]) -> bool:

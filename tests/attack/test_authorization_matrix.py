@@ -57,12 +57,15 @@ def by_role(*, maker: Any, checker: Any, admin: Any, api: bool = False) -> dict[
 
 OWN_REFUSED = {"own": "403", "other": "200"}
 """A checker may review another maker's action, never their own."""
+OWN_MAKER_ONLY = {"own": "200", "other": "403"}
+"""Only an action's maker may withdraw it."""
 OWN_ONLY = {"own": "200", "other": "404"}
 """Only one's own API token can be revoked; another's is not found."""
 
 EXPECTED: dict[str, Any] = {
     # public: the same for everyone, whoever they are
     "GET /health": "200",
+    "GET /ready": "200",
     "GET /schema": "200",
     "GET /schema/openapi.json": "200",
     "GET /schema/openapi.yaml": "200",
@@ -83,10 +86,26 @@ EXPECTED: dict[str, Any] = {
     "GET /queue": signed_in("200"),
     "GET /queue/events": signed_in("200", anonymous="401", disabled="401"),
     "GET /actions/{action_id:str}": signed_in("200"),
-    "GET /actions/new": by_role(maker="200", checker="403", admin="403"),
+    "GET /actions/new": by_role(
+        maker="200", checker="403", admin="200"
+    ),  # admins propose people and policy changes
     "POST /actions/new": by_role(maker="200", checker="403", admin="403"),
     "POST /actions/{action_id:str}/review": by_role(maker="403", checker=OWN_REFUSED, admin="403"),
+    # withdrawing: only the action's own maker, whatever their roles now
+    "GET /actions/{action_id:str}/withdraw": signed_in(OWN_MAKER_ONLY),
+    "POST /actions/{action_id:str}/withdraw": signed_in({"own": "303", "other": "403"}),
+    # a maker's own requests and the notices about them
+    "GET /my-requests": signed_in("200"),
+    "GET /my-requests/notices": signed_in("200"),
+    "GET /my-requests/events": signed_in("200", anonymous="401", disabled="401"),
+    # policies: everyone may read them; changing one is an update_policy action
+    "GET /policies": signed_in("200"),
     # the JSON API
+    "GET /api/workflow/action-types": signed_in("200", anonymous="401", disabled="401"),
+    "GET /api/workflow/action-types/{name:str}": signed_in("200", anonymous="401", disabled="401"),
+    "POST /api/workflow/actions/{action_id:str}/cancel": signed_in(
+        {"own": "200", "other": "403"}, anonymous="401", disabled="401"
+    ),
     "GET /api/workflow/actions": signed_in("200", anonymous="401", disabled="401"),
     "POST /api/workflow/actions": by_role(maker="201", checker="403", admin="403", api=True),
     "GET /api/workflow/actions/{action_id:str}": signed_in("200", anonymous="401", disabled="401"),
@@ -134,6 +153,7 @@ PATHS = {
     "GET /static/{file_path:path}": "/static/js/app.js",
     "HEAD /static/{file_path:path}": "/static/js/app.js",
     "GET /schema/{path:str}": "/schema/no-such-page",
+    "GET /api/workflow/action-types/{name:str}": "/api/workflow/action-types/create_promotion",
     "GET /activate/{token:str}": "/activate/not-a-token",
     "POST /activate/{token:str}": "/activate/not-a-token",
 }

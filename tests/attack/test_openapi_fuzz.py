@@ -23,10 +23,14 @@ from tests.servers import AppServer
 EXAMPLES_PER_OPERATION = 40
 OPERATIONS = [
     "GET /health",
+    "GET /ready",
     "GET /api/workflow/actions",
     "POST /api/workflow/actions",
     "GET /api/workflow/actions/{action_id}",
     "POST /api/workflow/actions/{action_id}/review",
+    "POST /api/workflow/actions/{action_id}/cancel",
+    "GET /api/workflow/action-types",
+    "GET /api/workflow/action-types/{name}",
     "GET /api/admin/users",
     "GET /api/admin/outbox",
     "GET /api/account/tokens",
@@ -39,6 +43,9 @@ schemathesis's own pytest loader (from_fixture) does not run under pytest 9, hen
 """
 WITHOUT_NEGATIVE = {
     "GET /health",
+    "GET /ready",
+    "GET /api/workflow/action-types",
+    "GET /api/workflow/action-types/{name}",  # any text is a valid name: no negative case exists
     "GET /api/admin/users",
     "GET /api/admin/outbox",
     "GET /api/account/tokens",
