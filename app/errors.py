@@ -47,9 +47,11 @@ class Conflict(DomainError):
 class DuplicatePending(Conflict):
     """A pending action already has one of the submission's unique keys; details say which, by field."""
 
-    def __init__(self, message: str, *, details: dict[str, str], pending_action_id: uuid.UUID) -> None:
+    def __init__(self, message: str, *, details: dict[str, str], holders: dict[str, uuid.UUID]) -> None:
         super().__init__(message, details=details)
-        self.pending_action_id = pending_action_id
+        self.holders = holders
+        """The pending action holding each field's key (a form links to it)."""
+        self.pending_action_id = next(iter(holders.values()))
 
     def envelope(self) -> dict[str, Any]:
         return super().envelope() | {"pendingActionId": str(self.pending_action_id)}

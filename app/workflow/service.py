@@ -165,19 +165,20 @@ def _duplicate(
     kind: ActionType, payload: Payload, keys: dict[str, str | None], holders: list[Any]
 ) -> DuplicatePending:
     """The refusal of a submission: for each key a pending action holds, which one holds it."""
+    held: dict[str, uuid.UUID] = {}
     details: dict[str, str] = {}
-    first = None
     for key, column in zip(kind.unique_keys, PENDING_KEY_COLUMNS, strict=False):
         holder = next((row["id"] for row in holders if row[column] == keys[column]), None)
-        if holder is None:
-            continue
-        first = first or holder
-        details[key.field] = f"Request {holder} is already pending for the {key.name} {key.value(payload)}"
-    first = first or holders[0]["id"]
+        if holder is not None:
+            held[key.field] = holder
+            details[key.field] = (
+                f"Request {holder} is already pending for the {key.name} {key.value(payload)}"
+            )
+    first = next(iter(held.values()))
     return DuplicatePending(
-        f"A pending request ({first}) already asks for this: decide or withdraw it first",
+        f"A pending request ({first}) already asks for this",
         details=details,
-        pending_action_id=first,
+        holders=held,
     )
 
 
