@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +21,7 @@ from app.workflow.schemas import (
     ActionEnvelope,
     ActionList,
     CreateActionIn,
+    DuplicatePendingEnvelope,
     ReviewEnvelope,
     ReviewIn,
     action_json,
@@ -48,7 +50,18 @@ class WorkflowApiController(Controller):
     tags = ["workflow"]
 
     # submit_action writes one statement (the action, its audit event, the queue's signal)
-    @post("/", status_code=201, summary="Submit an action for review", opt={ONE_STATEMENT: True})
+    @post(
+        "/",
+        status_code=201,
+        summary="Submit an action for review",
+        opt={ONE_STATEMENT: True},
+        responses={
+            409: ResponseSpec(
+                data_container=DuplicatePendingEnvelope,
+                description="A pending action already has one of its unique keys (such as the username)",
+            )
+        },
+    )
     async def create_action(
         self,
         request: Request[User, Any, Any],

@@ -134,3 +134,10 @@ class ErrorEnvelope(SQLModel):
     success: bool = False
     error: str
     details: list[ErrorDetail] | None = None
+
+
+class DuplicatePendingEnvelope(ErrorEnvelope):
+    """A 409 to a submission: a pending action already has one of its unique keys."""
+
+    pendingActionId: uuid.UUID
+    """The pending action holding the (first) key; each detail names the one holding its field's key."""

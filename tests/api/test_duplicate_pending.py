@@ -178,3 +178,12 @@ async def test_a_pending_key_is_not_taken_by_the_decided_ones(client, db, maker,
     response = await _post(client, maker, "create_promotion", promotion_payload(code="MANY-TIMES"))
     assert response.status_code == 409
     assert response.json()["pendingActionId"] == last["id"]
+
+
+async def test_the_openapi_description_documents_the_409(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    answers = schema["paths"]["/api/workflow/actions"]["post"]["responses"]
+    content = answers["409"]["content"]["application/json"]["schema"]
+    if "$ref" in content:
+        content = schema["components"]["schemas"][content["$ref"].rsplit("/", 1)[1]]
+    assert {"error", "details", "pendingActionId"} <= set(content["properties"])
