@@ -2,6 +2,7 @@
 pending one (a username, an email, an account number, a promotion code, the user of an activation
 link) is refused with 409 naming the pending one; the key is free again once that one is decided."""
 
+import uuid
 from typing import Any
 
 import pytest
@@ -187,3 +188,26 @@ async def test_the_openapi_description_documents_the_409(client):
     if "$ref" in content:
         content = schema["components"]["schemas"][content["$ref"].rsplit("/", 1)[1]]
     assert {"error", "details", "pendingActionId"} <= set(content["properties"])
+
+
+async def test_a_key_freed_between_the_refusal_and_the_look_up_is_taken_on_a_second_try(
+    client, db, maker, monkeypatch
+):
+    """The insert found the key held; before the holder could be named it was decided: try again."""
+    pending = await submit(client, maker, "create_promotion", promotion_payload(code="FREED-MEANWHILE"))
+    real = service._PENDING_HOLDERS
+
+    class DecidedFirst:
+        async def fetch(self, connection, **keys):
+            # the submission's own connection: the API submits in autocommit mode, so this commits
+            await connection.execute(
+                "UPDATE workflow_actions SET status = 'rejected' WHERE id = $1", uuid.UUID(pending["id"])
+            )
+            return await real.fetch(connection, **keys)
+
+    monkeypatch.setattr(service, "_PENDING_HOLDERS", DecidedFirst())
+
+    again = await submit(client, maker, "create_promotion", promotion_payload(code="FREED-MEANWHILE"))
+
+    assert again["id"] != pending["id"]
+    assert await _pending_count(db) == 1
