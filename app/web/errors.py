@@ -67,7 +67,10 @@ def _respond(request: Request[Any, Any, Any], status_code: int, message: str, de
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Any:
-    return _respond(request, exc.status_code, exc.message, exc.envelope().get("details"))
+    if is_api_request(request):
+        # the error's own envelope: some carry more than details (a 409's pendingActionId)
+        return Response(content=exc.envelope(), status_code=exc.status_code, media_type=MediaType.JSON)
+    return _page(request, exc.status_code, exc.message)
 
 
 def _validation_details(extra: Any) -> list[dict[str, str]]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +25,7 @@ from app.workflow.schemas import (
     ActionTypeEnvelope,
     ActionTypeList,
     CreateActionIn,
+    DuplicatePendingEnvelope,
     ReviewEnvelope,
     ReviewIn,
     action_json,
@@ -74,7 +76,14 @@ class WorkflowApiController(Controller):
         status_code=201,
         summary="Submit an action for review",
         opt={ONE_STATEMENT: True},
-        responses=error_responses(400, 401, 403),
+        responses=error_responses(400, 401, 403)
+        | {
+            409: ResponseSpec(
+                data_container=DuplicatePendingEnvelope,
+                description="A pending action already has one of its unique keys (such as the username), "
+                "or its type is disabled by its policy",
+            )
+        },
     )
     async def create_action(
         self,

@@ -208,6 +208,13 @@ class ErrorEnvelope(SQLModel):
     details: list[ErrorDetail] | None = None
 
 
+class DuplicatePendingEnvelope(ErrorEnvelope):
+    """A 409 to a submission: a pending action already has one of its unique keys."""
+
+    pendingActionId: uuid.UUID
+    """The pending action holding the (first) key; each detail names the one holding its field's key."""
+
+
 ERROR_MEANINGS = {
     400: "Invalid input: `details` names each field and what is wrong with it",
     401: "Not authenticated: no valid bearer token (or browser session)",

@@ -17,17 +17,40 @@ from typing import Any
 
 from asyncpg import IntegrityConstraintViolationError
 from pydantic import ValidationError
-from sqlalchemy import Text, bindparam, cast, exists, func, insert, literal, select, true, update
+from sqlalchemy import (
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
-from app.actions.base import ActionRefused, ActionType, ExecutionContext, InvalidPayload
+from app.actions.base import ActionRefused, ActionType, ExecutionContext, InvalidPayload, Payload
 from app.audit import appended_event_values, event_appended_with, record_event
 from app.db import DriverStatement, as_row, driver_connection
-from app.errors import Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
-from app.models import ActionPolicy, ActionReview, ActionStatus, Role, User, WorkflowAction, utcnow
+from app.errors import Conflict, DuplicatePending, ExecutionRefused, Forbidden, InvalidInput, NotFound
+from app.models import (
+    PENDING_KEY_COLUMNS,
+    ActionPolicy,
+    ActionReview,
+    ActionStatus,
+    Role,
+    User,
+    WorkflowAction,
+    utcnow,
+)
 from app.workflow import policies
 from app.workflow.notify import QUEUE_CHANNEL, queue_message
 
@@ -68,13 +91,18 @@ def _insert_pinned_to_policy() -> Any:
         .select_from(one_row.outerjoin(latest, true()))
         .where(func.coalesce(latest.c.enabled, true()))
     )
-    return insert(ACTIONS).from_select(columns, source).returning(*ACTIONS.c)
+    return upsert(ACTIONS).from_select(columns, source).on_conflict_do_nothing().returning(*ACTIONS.c)
 
 
 def _submission() -> DriverStatement:
     """The action's INSERT, its audit event and the queue's signal: one statement, so a submission
-    is atomic with no BEGIN and COMMIT round trips (the API runs it outside a transaction). A type
-    disabled by its policy inserts nothing, and the statement returns no row."""
+    is atomic with no BEGIN and COMMIT round trips (the API runs it outside a transaction).
+
+    It inserts nothing, and the statement returns no row, when the type is disabled by its policy,
+    or when a pending action holds one of its unique keys (the partial unique indexes on
+    unique_key_1 and unique_key_2), even one submitted at the same moment, whose transaction the
+    index makes this one wait for. Not an error: a unique violation would abort the caller's
+    transaction (the form's), where "nothing inserted" leaves it usable."""
     added = _insert_pinned_to_policy().cte("added_action")
     event = event_appended_with(added, added.c.id)
     return DriverStatement.of(
@@ -83,6 +111,17 @@ def _submission() -> DriverStatement:
 
 
 _SUBMIT = _submission()
+# the literal status lets the planner use the partial indexes, whose predicate it must imply
+_PENDING_HOLDERS = DriverStatement.of(
+    select(ACTIONS.c.id, *(ACTIONS.c[column] for column in PENDING_KEY_COLUMNS))
+    .where(
+        ACTIONS.c.status == literal_column(f"'{ActionStatus.PENDING.value}'"),
+        or_(*(ACTIONS.c[column] == bindparam(column) for column in PENDING_KEY_COLUMNS)),
+    )
+    .order_by(ACTIONS.c.created_at, ACTIONS.c.id)
+)
+SUBMIT_ATTEMPTS = 3
+"""Tries of a submission whose key was held by a pending action that was decided before it could be named."""
 _LOCK_ACTION = DriverStatement.of(
     select(
         *ACTIONS.c,
@@ -134,6 +173,7 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
         Forbidden: the maker lacks the role the type asks of its makers (maker, or admin).
         InvalidInput: unknown type, invalid payload, or a conflict with current data.
         Conflict: the type's policy is disabled.
+        DuplicatePending: a pending action has one of its unique keys (nothing was written).
     """
     _require_maker_role(maker, get_action_type(action_type))
     kind = _known_type(action_type)
@@ -146,20 +186,48 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
         raise InvalidInput("The payload conflicts with current data", details=conflicts)
     summary = await kind.summarize(session, payload)
     # the model gives the defaults (id, status, times); one INSERT stores it and signals the queue
+    keys = kind.pending_keys(payload)
     action = WorkflowAction(
-        action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id
+        action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id, **keys
     )
     event = appended_event_values("action_submitted", maker.id, {"actionType": kind.name, "summary": summary})
+    values = _driver_values(action.model_dump())
     connection = await driver_connection(session)
-    found = await _SUBMIT.fetchrow(
-        connection,
-        signal=queue_message(action.id, action.status, maker.id),
-        **_driver_values(action.model_dump()),
-        **event,
+    for _ in range(SUBMIT_ATTEMPTS):
+        found = await _SUBMIT.fetchrow(
+            connection, signal=queue_message(action.id, action.status, maker.id), **values, **event
+        )
+        if found is not None:
+            return as_row(found)
+        # refused by a pending action with one of the keys: name it (a later statement sees it
+        # committed), unless it was decided meanwhile and the key is free again: then try again
+        holders = await _PENDING_HOLDERS.fetch(connection, **keys)
+        if holders:
+            raise _duplicate(kind, payload, keys, holders)
+        if not (await policies.current_policy(session, kind.name)).enabled:
+            raise Conflict(f"{kind.label} is disabled by its policy: no new requests of this type are taken")
+    raise Conflict("Another request with the same details was just submitted or decided: submit again")
+
+
+def _duplicate(
+    kind: ActionType, payload: Payload, keys: dict[str, str | None], holders: list[Any]
+) -> DuplicatePending:
+    """The refusal of a submission: for each key a pending action holds, which one holds it."""
+    held: dict[str, uuid.UUID] = {}
+    details: dict[str, str] = {}
+    for key, column in zip(kind.unique_keys, PENDING_KEY_COLUMNS, strict=False):
+        holder = next((row["id"] for row in holders if row[column] == keys[column]), None)
+        if holder is not None:
+            held[key.field] = holder
+            details[key.field] = (
+                f"Request {holder} is already pending for the {key.name} {key.value(payload)}"
+            )
+    first = next(iter(held.values()))
+    return DuplicatePending(
+        f"A pending request ({first}) already asks for this",
+        details=details,
+        holders=held,
     )
-    if found is None:
-        raise Conflict(f"{kind.label} is disabled by its policy: no new requests of this type are taken")
-    return as_row(found)
 
 
 async def _check_reviewer_role(session: AsyncSession, action: Row, reviewer: User) -> None:
