@@ -1,6 +1,8 @@
 """Policies and N-of-M in Chromium: admins change a policy under dual control from the Policies
 page; two checkers complete a quorum of two, each seeing k of N, who approved and who may still."""
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import expect
@@ -39,6 +41,9 @@ def test_admins_change_a_policy_under_dual_control(server, people, new_context):
     # picking another type reloads the form with that type's policy
     page.get_by_label("Policy of").select_option("create_user")
     expect(page.locator("#policy-in-force")).to_contain_text("In force for Create user: version 0")
+    # the new form must be settled (htmx wires its select up then) before it is changed again
+    expect(page.locator("#request-form")).not_to_have_class(re.compile(r"htmx-(request|swapping|settling)"))
+    expect(page.locator(".htmx-settling, .htmx-swapping, .htmx-request")).to_have_count(0)
     page.get_by_label("Policy of").select_option("create_promotion")
     expect(page.locator("#policy-in-force")).to_contain_text("In force for Create promotion: version 0")
     page.get_by_label("Approvals required").select_option("2")
