@@ -42,3 +42,7 @@ class Conflict(DomainError):
 
 class ExecutionRefused(Conflict, CommitThenRaise):
     """Current data refused the approved operation; the failed attempt's audit event is kept."""
+
+
+class ActionExpired(Conflict, CommitThenRaise):
+    """A review found the action past its time to live; marking it expired is kept."""

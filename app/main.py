@@ -38,6 +38,7 @@ from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.web.stopping import ServerStopping
 from app.workflow.api import ActionTypesApiController, WorkflowApiController
+from app.workflow.expiry import sweeping_in_background
 from app.workflow.controller import (
     ActionPagesController,
     HomeController,
@@ -120,7 +121,10 @@ def create_app(**overrides: Any) -> Litestar:
         retries = settings.mail_retry_seconds > 0
         mail = asyncio.create_task(deliver_periodically(db, settings)) if retries else None
         try:
-            async with sealing_in_background(db.url, settings.audit_seal_interval):
+            async with (
+                sealing_in_background(db.url, settings.audit_seal_interval),
+                sweeping_in_background(db.url, settings.expiry_sweep_seconds),
+            ):
                 yield
         finally:
             if mail is not None:

@@ -35,7 +35,9 @@ async def send_back(client, actor, action_id: str, comment: str | None = "Use a 
 
 
 async def resubmit(client, actor, action_id: str, payload: dict):
-    return await client.post(f"{ACTIONS}/{action_id}/resubmit", json={"payload": payload}, headers=actor.headers)
+    return await client.post(
+        f"{ACTIONS}/{action_id}/resubmit", json={"payload": payload}, headers=actor.headers
+    )
 
 
 # --- send back and resubmit ------------------------------------------------------------------------
@@ -133,7 +135,7 @@ async def test_resubmission_is_validated_like_a_submission(client, maker, checke
 
 async def test_a_resubmission_voids_an_earlier_approval_under_two_of_m(client, db, maker):
     await set_policy(db, "create_promotion", required_approvals=2)
-    first, second, third = (await make_actor(db, "checker") for _ in range(3))
+    first, second, third = [await make_actor(db, "checker") for _ in range(3)]
     payload = promotion_payload()
     action = await submit(client, maker, "create_promotion", payload)
     assert (await review(client, first, action["id"])).status_code == 200
