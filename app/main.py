@@ -38,13 +38,13 @@ from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
 from app.web.stopping import ServerStopping
 from app.workflow.api import ActionTypesApiController, WorkflowApiController
-from app.workflow.expiry import sweeping_in_background
 from app.workflow.controller import (
     ActionPagesController,
     HomeController,
     PoliciesController,
     RequestController,
 )
+from app.workflow.expiry import sweeping_in_background
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
 

@@ -24,8 +24,8 @@ from app.workflow.schemas import (
     ActionTypeEnvelope,
     ActionTypeList,
     CreateActionIn,
-    ReviewEnvelope,
     ResubmitIn,
+    ReviewEnvelope,
     ReviewIn,
     action_json,
 )

@@ -62,8 +62,9 @@ def _hours(count: Any) -> Any:
 
 def _insert_pinned_to_policy() -> Any:
     """INSERT ... SELECT: the action, pinned to its type's latest policy version (required_approvals,
-    policy_version and expires_at, its time to live, from it; the defaults, version 0, when the type has none) and stored only
-    if that policy is enabled: no row back means the type is disabled. No extra round trip."""
+    policy_version, and expires_at from its time to live; the defaults, version 0, when the type has
+    none) and stored only if that policy is enabled: no row back means the type is disabled. No
+    extra round trip."""
     latest = (
         select(POLICIES.c.version, POLICIES.c.enabled, POLICIES.c.required_approvals, POLICIES.c.ttl_hours)
         .where(POLICIES.c.action_type == bindparam("action_type"))

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from app.models import utcnow
 from app.workflow.expiry import sweep_expired
 from tests.factories import make_actor, promotion_payload, review, set_policy, submit
 
