@@ -43,6 +43,7 @@ from app.workflow.controller import (
     HomeController,
     PoliciesController,
     RequestController,
+    ResubmitController,
 )
 from app.workflow.expiry import sweeping_in_background
 from app.workflow.notify import QUEUE_CHANNEL
@@ -89,6 +90,7 @@ def _route_handlers() -> list[Any]:
         HomeController,
         RequestController,
         ActionPagesController,
+        ResubmitController,
         PoliciesController,
         QueueController,
         create_static_files_router(
