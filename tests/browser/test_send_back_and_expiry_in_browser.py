@@ -60,8 +60,8 @@ def _quorum_of_two(server, people) -> None:
 
 
 def test_send_back_edit_resubmit_and_approve_version_two(server, people, new_context):
-    _quorum_of_two(server, people)
     maker, first, second = people("maker"), people("checker"), people("checker")
+    _quorum_of_two(server, people)
     payload = promotion_payload(discountValue="40.00", startDate="2027-03-01", endDate="2027-03-31")
     action_id = _submit(server, maker, payload)
 
@@ -81,7 +81,7 @@ def test_send_back_edit_resubmit_and_approve_version_two(server, people, new_con
 
     page = log_in(new_context(), server.url, maker, f"/actions/{action_id}")
     expect(page.locator("#sent-back")).to_contain_text("Forty percent is too much")
-    page.get_by_role("link", name="Edit and resubmit").click()
+    page.get_by_role("button", name="Edit and resubmit").click()
     expect(page.get_by_label("Discount value")).to_have_value("40.00")
     expect(page.get_by_label("Start date")).to_have_value("2027-03-01")
     expect(page.get_by_label("Code", exact=True)).to_have_value(payload["code"])
@@ -101,7 +101,10 @@ def test_send_back_edit_resubmit_and_approve_version_two(server, people, new_con
     row = one.locator(f"#action-row-{action_id}")
     expect(row).to_contain_text("0 of 2")
     row.get_by_role("button", name="Approve").click()
-    expect(one.locator("#decisions")).to_contain_text("Approval recorded")
+    expect(one.locator("#decisions .decision-note")).to_have_count(
+        2
+    )  # the first approval's note, and this one's
+    expect(one.locator("#decisions .decision-note").first).to_contain_text("Approval recorded")
     two.goto(f"{server.url}/actions/{action_id}")
     expect(two.locator("#approvals")).to_contain_text("1 of 2")
     two.get_by_role("button", name="Approve").click()
