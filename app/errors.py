@@ -4,6 +4,9 @@ from typing import Any
 
 from app.db import CommitThenRaise
 
+MAX_REPORTED_ERRORS = 20
+"""Problems listed one by one in an answer; the rest are counted, so a bad body gets a short reply."""
+
 
 class DomainError(Exception):
     status_code = 400

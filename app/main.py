@@ -23,11 +23,14 @@ from litestar.template import TemplateConfig
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from app.accounts.controller import ActivationController, LoginController
 from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, session_config
+from app.accounts.throttle import LoginThrottle
 from app.actions import REGISTRY
 from app.audit import sealing_in_background
 from app.db import Database, provide_db_session, resolve_database_url
 from app.mail import deliver_periodically
 from app.models import ActionStatus
+from app.people.api import PeopleApiController, TokenApiController
+from app.people.pages import PeoplePagesController, TokenPagesController
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
@@ -74,6 +77,9 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
         # the domain's vocabulary, given to templates here so that app.web depends on no domain module
         engine.engine.globals.update({"action_types": REGISTRY, "statuses": list(ActionStatus)})
         engine.engine.trim_blocks = engine.engine.lstrip_blocks = True
+        # templates do not change under a running server; reloading checked each one's file on
+        # every use, once per row for the queue's included row templates
+        engine.engine.auto_reload = False
 
     return TemplateConfig(
         directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure
@@ -93,6 +99,10 @@ def _route_handlers() -> list[Any]:
         ResubmitController,
         PoliciesController,
         QueueController,
+        PeoplePagesController,
+        TokenPagesController,
+        PeopleApiController,
+        TokenApiController,
         create_static_files_router(
             path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False
         ),
@@ -144,7 +154,7 @@ def create_app(**overrides: Any) -> Litestar:
         ],
         middleware=_middleware(settings, sessions),
         stores={"sessions": PostgresSessionStore(db)},
-        state=State({"db": db, "stopping": stopping}),
+        state=State({"db": db, "stopping": stopping, "login_throttle": LoginThrottle()}),
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_vary_header,
@@ -153,6 +163,8 @@ def create_app(**overrides: Any) -> Litestar:
         lifespan=[database_lifespan, stopping.watch_signals],
         template_config=_templates(),
         openapi_config=_openapi(),
+        # every body here is small (forms, action payloads); a larger one is refused before it is read
+        request_max_body_size=settings.max_body_bytes,
         debug=False,
         **overrides,
     )

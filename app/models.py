@@ -63,6 +63,7 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = _optional_timestamp()
+    last_login_at: datetime | None = _optional_timestamp()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 
@@ -286,6 +287,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = _timestamp()
     revoked_at: datetime | None = _optional_timestamp()
+    last_used_at: datetime | None = _optional_timestamp()
+    """Kept to the minute: authentication writes it at most once a minute per token."""
 
 
 class ActivationToken(SQLModel, table=True):

@@ -35,6 +35,14 @@ def _seconds(name: str, default: float) -> float:
         return float("nan")
 
 
+def _whole_number(name: str, default: int) -> int:
+    """A whole number; 0 when unreadable, which check() refuses with the variable's name."""
+    try:
+        return int(_env(name) or default)
+    except ValueError:
+        return 0
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default_factory=lambda: _env("DATABASE_URL"))
@@ -52,6 +60,9 @@ class Settings:
     queue_keepalive_seconds: float = field(default_factory=lambda: _seconds("QUEUE_KEEPALIVE_SECONDS", 15.0))
     """How often an idle queue event stream sends a keepalive; the page calls a stream silent for
     twice as long (plus slack) dead and reconnects."""
+
+    max_body_bytes: int = field(default_factory=lambda: _whole_number("MAX_BODY_BYTES", 64 * 1024))
+    """Largest request body taken (forms and the JSON API); a larger one is refused with 413 unread."""
 
     smtp_host: str | None = field(default_factory=lambda: _env("SMTP_HOST"))
     """Mail server for outgoing mail (activation links); unset writes .eml files to DATA_DIR/mail."""
@@ -117,6 +128,8 @@ class Settings:
             )
         if not self.queue_keepalive_seconds > 0:
             raise ConfigurationError("QUEUE_KEEPALIVE_SECONDS must be a positive number of seconds")
+        if self.max_body_bytes <= 0:
+            raise ConfigurationError("MAX_BODY_BYTES must be a positive number of bytes, such as 65536")
         if not self.smtp_timeout > 0:
             raise ConfigurationError("SMTP_TIMEOUT must be a positive number of seconds")
         if self.mail_retry_seconds < 0:

@@ -1,10 +1,10 @@
 """One measured phase: a closed loop, and the CPU spent meanwhile by the app, PostgreSQL and the bench."""
 
-import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import aiohttp
+import psutil
 
 from bench.load import Call, closed_loop
 from bench.server import tree_cpu
@@ -39,8 +39,14 @@ class Phase:
         return asdict(self)
 
 
+def _own_cpu() -> float:
+    """This process's CPU seconds alone: the server it started is its child, and counted apart."""
+    own = psutil.Process().cpu_times()
+    return own.user + own.system
+
+
 def _samples(pids: Pids) -> tuple[float, float, float]:
-    return tree_cpu(pids.app), tree_cpu(pids.database), tree_cpu(os.getpid())
+    return tree_cpu(pids.app), tree_cpu(pids.database), _own_cpu()
 
 
 @dataclass(frozen=True)

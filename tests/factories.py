@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from app.accounts.service import create_user_directly
 from app.accounts.tokens import digest, issue_api_token
 from app.actions import get_action_type
-from app.actions.base import ActionType, ExecutionContext
+from app.actions.base import ActionType, ExecutionContext, InvalidPayload
 from app.db import Database
 from app.models import ActivationToken, User, utcnow
 from app.settings import get_settings
@@ -111,7 +111,7 @@ def field_errors(kind: ActionType, raw: dict[str, Any]) -> dict[str, str]:
     """The per-field errors the type's payload model gives for raw; fails if it accepts raw."""
     try:
         kind.parse(raw)
-    except ValidationError as exc:
+    except (ValidationError, InvalidPayload) as exc:
         return kind.errors_of(exc)
     raise AssertionError(f"{kind.name} accepted {raw}")
 

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.login import LOGIN_FAILED_MESSAGE, activate_account, authenticate, find_activation
 from app.accounts.sessions import ROTATE_FLAG
+from app.accounts.throttle import LoginRefused, LoginThrottle
 from app.errors import InvalidInput, NotFound
 from app.web.csrf import new_csrf_key
 from app.web.rendering import page_context
@@ -41,7 +42,24 @@ class LoginController(Controller):
         form = await request.form()
         username, password = str(form.get("username", "")), str(form.get("password", ""))
         target = safe_next(str(form.get("next", "/")))
-        user = await authenticate(session=db_session, username=username, password=password)
+        throttle: LoginThrottle = request.app.state.login_throttle
+        try:
+            # before the database or Argon2 is touched: a refused attempt costs neither
+            ticket = throttle.admit(request.client.host if request.client else "unknown")
+        except LoginRefused as refused:
+            context = {"error": refused.message, "username": username, "next": target}
+            return Template(
+                "accounts/login.html",
+                context=page_context(request, context),
+                status_code=refused.status_code,
+                headers={"Retry-After": str(refused.retry_after)},
+            )
+        failed = False  # an attempt that ends in an error is not counted against the address
+        try:
+            user = await authenticate(session=db_session, username=username, password=password)
+            failed = user is None
+        finally:
+            throttle.settle(ticket, failed=failed)
         if user is None:
             context = {"error": LOGIN_FAILED_MESSAGE, "username": username, "next": target}
             return Template("accounts/login.html", context=page_context(request, context), status_code=401)

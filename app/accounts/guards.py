@@ -24,6 +24,10 @@ async def requires_checker(connection: ASGIConnection[Any, Any, Any, Any], _: Ba
     _require(connection, Role.CHECKER)
 
 
+async def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    _require(connection, Role.ADMIN)
+
+
 def _require_any(connection: ASGIConnection[Any, Any, Any, Any], roles: tuple[Role, ...], what: str) -> None:
     user = connection.user
     if not isinstance(user, User) or not any(user.has_role(role) for role in roles):

@@ -11,7 +11,6 @@ from app.accounts.tokens import digest
 from app.audit import record_event
 from app.errors import InvalidInput, NotFound
 from app.models import ActivationToken, SessionRecord, User, utcnow
-from app.text import without_nul
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -35,6 +34,7 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
     locked = user is not None and user.locked_until is not None and user.locked_until > utcnow()
     if user is not None and password_ok and user.is_active and not locked:
         user.failed_logins, user.locked_until = 0, None
+        user.last_login_at = utcnow()
         session.add(user)
         # logins are rare next to requests: a fitting moment to forget sessions that have expired
         await session.exec(delete(SessionRecord).where(col(SessionRecord.expires_at) < utcnow()))
@@ -42,12 +42,11 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
         return user
     if user is not None and not locked:
         await _count_failure(session, user)
+    # never the typed text: a username that matches no one may be a password typed in the wrong box;
+    # a known user is named by actor_id
+    details = {"knownUser": user is not None, "locked": locked}
     await record_event(
-        session=session,
-        event_type="login_failed",
-        actor_id=user.id if user else None,
-        # as typed, less what JSON in PostgreSQL cannot hold
-        details={"username": without_nul(username[:100]), "locked": locked},
+        session=session, event_type="login_failed", actor_id=user.id if user else None, details=details
     )
     return None
 

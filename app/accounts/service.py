@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,7 +11,7 @@ from app.accounts.identity import identity_conflicts, normalise
 from app.accounts.passwords import hash_password_async
 from app.audit import record_event
 from app.errors import Conflict, NotFound
-from app.models import SessionRecord, User, utcnow
+from app.models import ApiToken, SessionRecord, User, utcnow
 from app.text import holds_nul
 from app.workflow.service import cancel_pending_actions_of
 
@@ -65,8 +66,7 @@ class DisabledUser:
 
 
 async def disable_user(*, session: AsyncSession, username: str, via: str) -> DisabledUser:
-    """Disable the user, end their browser sessions and cancel their pending actions, in the same
-    transaction; audited.
+    """Disable the user (see deactivate_user) as a system action: the CLI's break-glass path.
 
     Raises:
         NotFound: no such user.
@@ -74,14 +74,22 @@ async def disable_user(*, session: AsyncSession, username: str, via: str) -> Dis
     user = await find_user(session=session, username=username)
     if user is None:
         raise NotFound(f"No user is named {username}")
+    return await deactivate_user(session=session, user=user, actor_id=None, via=via)
+
+
+async def deactivate_user(
+    *, session: AsyncSession, user: User, actor_id: uuid.UUID | None, via: str
+) -> DisabledUser:
+    """Deactivate the user, end their browser sessions, revoke their API tokens and cancel their
+    pending actions, in the caller's transaction; audited."""
     user.is_active = False
     user.updated_at = utcnow()
     session.add(user)
-    await session.exec(delete(SessionRecord).where(col(SessionRecord.user_id) == user.id))
+    await end_access(session=session, user_id=user.id)
     await record_event(
         session=session,
         event_type="user_disabled",
-        actor_id=None,
+        actor_id=actor_id,
         details={"userId": str(user.id), "via": via},
     )
     # what a disabled maker proposed no longer has anyone answerable for it
@@ -89,3 +97,14 @@ async def disable_user(*, session: AsyncSession, username: str, via: str) -> Dis
         session=session, maker_id=user.id, reason="The maker was disabled"
     )
     return DisabledUser(user=user, cancelled_action_ids=cancelled)
+
+
+async def end_access(*, session: AsyncSession, user_id: uuid.UUID) -> None:
+    """End every browser session and revoke every API token of the user: reactivating them later
+    brings neither back."""
+    await session.exec(delete(SessionRecord).where(col(SessionRecord.user_id) == user_id))
+    await session.exec(  # type: ignore[call-overload]
+        update(ApiToken)
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )

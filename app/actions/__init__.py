@@ -1,6 +1,13 @@
 """Registry of action types. To add a type, write its module and name its ACTION here."""
 
-from app.actions import create_account, create_promotion, create_user, update_policy
+from app.actions import (
+    create_account,
+    create_promotion,
+    create_user,
+    resend_activation,
+    update_policy,
+    update_user,
+)
 from app.actions.base import ActionType
 
 REGISTRY: dict[str, ActionType] = {
@@ -9,6 +16,8 @@ REGISTRY: dict[str, ActionType] = {
         create_user.ACTION,
         create_account.ACTION,
         create_promotion.ACTION,
+        update_user.ACTION,
+        resend_activation.ACTION,
         update_policy.ACTION,
     )
 }

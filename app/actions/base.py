@@ -6,12 +6,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from itertools import islice
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import MAX_REPORTED_ERRORS
+from app.models import Role
 
 
 class Payload(SQLModel):
@@ -79,6 +83,26 @@ Moment = Annotated[datetime, BeforeValidator(_utc_moment)]
 
 FieldErrors = dict[str, str]
 
+_MAX_FIELD_NAME = 100  # an unknown key is echoed back at most this long
+
+
+def capped(errors: FieldErrors) -> FieldErrors:
+    """The first MAX_REPORTED_ERRORS problems, and how many more there are under "payload"."""
+    if len(errors) <= MAX_REPORTED_ERRORS:
+        return errors
+    kept = dict(islice(errors.items(), MAX_REPORTED_ERRORS))
+    more = f"{len(errors) - MAX_REPORTED_ERRORS} more problems not listed"
+    kept["payload"] = f"{kept['payload']}; {more}" if "payload" in kept else more.capitalize()
+    return kept
+
+
+class InvalidPayload(ValueError):
+    """A payload refused before its validator ran over all of it; errors by field, already capped."""
+
+    def __init__(self, errors: FieldErrors) -> None:
+        super().__init__("The payload is not valid")
+        self.errors = errors
+
 
 class ActionRefused(Exception):
     """Current data refuses the operation (a username taken since submission, funds short...)."""
@@ -115,8 +139,8 @@ class ActionType(Generic[P]):
     """A valid payload, as the API takes it: for the tests, the factories and the OpenAPI examples."""
     form_options: Callable[[AsyncSession], Awaitable[dict[str, Any]]] | None = None
     """Choices the form offers (such as the users an account can belong to)."""
-    maker_role: str = "maker"
-    """The role a user needs to submit an action of this type."""
+    maker_role: Role = Role.MAKER
+    """The role that may submit it: people administration is proposed by admins, not by makers."""
     default_reviewer_role: str = "checker"
     """The reviewer role of its policy until an update_policy sets another (app.workflow.policies)."""
 
@@ -132,10 +156,30 @@ class ActionType(Generic[P]):
         return f"actions/{self.name}/_detail.html"
 
     def parse(self, raw: Any) -> P:
-        """Validate raw input; raises pydantic.ValidationError."""
-        return self.payload_model.model_validate(raw)
+        """Validate raw input; raises pydantic.ValidationError, or InvalidPayload when it has keys the
+        type does not take: those are refused before the validator walks them (thousands of unknown
+        keys would each cost an error object), and only the known fields are validated alongside."""
+        unknown = self._unknown_keys(raw)
+        if not unknown:
+            return self.payload_model.model_validate(raw)
+        errors: FieldErrors = {}
+        try:
+            self.payload_model.model_validate({k: v for k, v in raw.items() if k not in unknown})
+        except ValidationError as exc:
+            errors = self.errors_of(exc)
+        unknown_errors = {str(key)[:_MAX_FIELD_NAME]: "Unknown field" for key in unknown}
+        raise InvalidPayload(capped(errors | unknown_errors))
 
-    def errors_of(self, exc: ValidationError) -> FieldErrors:
+    def _unknown_keys(self, raw: Any) -> list[str]:
+        if not isinstance(raw, dict):
+            return []
+        fields = self.payload_model.model_fields
+        known = {name for name in fields} | {info.alias for info in fields.values() if info.alias}
+        return [key for key in raw if key not in known]
+
+    def errors_of(self, exc: ValidationError | InvalidPayload) -> FieldErrors:
+        if isinstance(exc, InvalidPayload):
+            return exc.errors
         return validation_errors(exc, self.payload_model.format_hints)
 
     async def execute(self, ctx: ExecutionContext, payload: P) -> dict[str, Any]:
@@ -201,9 +245,10 @@ def _plain_message(error: Any, hints: dict[str, str] | None, loc: str) -> str:
 
 
 def validation_errors(exc: ValidationError, hints: dict[str, str] | None = None) -> FieldErrors:
-    """Pydantic errors as {field: message}, one message per field, in plain words (never pydantic's)."""
+    """Pydantic errors as {field: message}, one message per field, in plain words (never pydantic's);
+    at most MAX_REPORTED_ERRORS of them, and a count of the rest."""
     errors: FieldErrors = {}
-    for error in exc.errors():
+    for error in exc.errors(include_url=False):
         loc = ".".join(str(part) for part in error["loc"]) or "payload"
         errors.setdefault(loc, _plain_message(error, hints, loc))
-    return errors
+    return capped(errors)

@@ -1,20 +1,16 @@
 """create_user: a new staff user, who sets their own password through a one-time activation link."""
 
-import secrets
-from datetime import timedelta
 from typing import Any, ClassVar
 
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts.activation import ACTIVATION_TTL, send_activation_link
 from app.accounts.identity import FORMAT_HINTS, Email, FullName, Roles, Username, identity_conflicts
-from app.accounts.tokens import digest
 from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
-from app.mail import queue_email
-from app.models import ActivationToken, Role, User, utcnow
-from app.settings import get_settings
+from app.models import Role, User
 
-ACTIVATION_TTL = timedelta(hours=72)
+__all__ = ["ACTION", "ACTIVATION_TTL", "CreateUserPayload"]
 ACTIVATION_MAIL = """Hello {name},
 
 An account with the username {username} was created for you.
@@ -54,20 +50,7 @@ async def apply(ctx: ExecutionContext, payload: CreateUserPayload) -> dict[str, 
     )
     ctx.session.add(user)
     await ctx.session.flush()
-    token, expires_at = secrets.token_urlsafe(32), utcnow() + ACTIVATION_TTL
-    ctx.session.add(ActivationToken(user_id=user.id, token_hash=digest(token), expires_at=expires_at))
-    # only the new user receives the link: neither the maker nor the checker may hold their identity
-    queue_email(
-        session=ctx.session,
-        to=user.email,
-        subject="Activate your account",
-        body=ACTIVATION_MAIL.format(
-            name=payload.full_name,
-            username=user.username,
-            url=f"{get_settings().public_base_url}/activate/{token}",
-        ),
-    )
-    await ctx.session.flush()
+    expires_at = await send_activation_link(session=ctx.session, user=user, body=ACTIVATION_MAIL)
     return {
         "userId": str(user.id),
         "username": user.username,

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import app.actions
 from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
-from app.models import ActionPolicy
+from app.models import ActionPolicy, Role
 from app.text import Text
 from app.workflow import policies
 from app.workflow.policies import MAX_APPROVALS, MAX_TTL_HOURS, UPDATE_POLICY
@@ -121,6 +121,6 @@ ACTION = ActionType(
     check_current_data=check_current_data,
     apply=apply,
     form_options=form_options,
-    maker_role="admin",
+    maker_role=Role.ADMIN,
     default_reviewer_role="admin",
 )

@@ -6,15 +6,18 @@ from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.errors import DomainError
+from app.errors import MAX_REPORTED_ERRORS, DomainError
 
 log = logging.getLogger(__name__)
 
 # error handlers' responses skip after_request hooks; these answers too depend on HX-Request
 _VARY = {"Vary": "HX-Request"}
+
+_MAX_FIELD_NAME = 100  # a field name is echoed back at most this long (unknown keys are the sender's)
 
 _MACHINE_PREFIXES = ("/api/", "/health", "/schema", "/queue/events")
 
@@ -63,16 +66,20 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> A
 
 
 def _validation_details(extra: Any) -> list[dict[str, str]]:
+    """The validator's problems as details: the first MAX_REPORTED_ERRORS, then a count of the rest."""
+    items = [item for item in extra if isinstance(item, dict)] if isinstance(extra, list) else []
     details = []
-    for item in extra if isinstance(extra, list) else []:
-        if isinstance(item, dict):
-            field = str(item.get("key") or item.get("source") or "body")
-            message = str(item.get("message", "Invalid value")).removeprefix("Value error, ")
-            if message == repr(field):  # a missing value is reported as the KeyError of its name
-                message = "Required"
-                if field == "data" and item.get("source") == "body":
-                    field, message = "body", "A JSON body is required"
-            details.append({"field": field, "message": message})
+    for item in items[:MAX_REPORTED_ERRORS]:
+        field = str(item.get("key") or item.get("source") or "body")[:_MAX_FIELD_NAME]
+        message = str(item.get("message", "Invalid value")).removeprefix("Value error, ")
+        if message == repr(field):  # a missing value is reported as the KeyError of its name
+            message = "Required"
+            if field == "data" and item.get("source") == "body":
+                field, message = "body", "A JSON body is required"
+        details.append({"field": field, "message": message})
+    if len(items) > MAX_REPORTED_ERRORS:
+        more = len(items) - MAX_REPORTED_ERRORS
+        details.append({"field": "body", "message": f"{more} more problems not listed"})
     return details
 
 
@@ -84,6 +91,17 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Any:
     return _respond(request, exc.status_code, exc.detail, _validation_details(exc.extra) or None)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1024} KB" if limit % 1024 == 0 else f"{limit} bytes"
+
+
+def oversize_body_handler(request: Request[Any, Any, Any], _: RequestEntityTooLarge) -> Any:
+    # raised by the first read of the body (the CSRF check's, for a form), before any of it is parsed
+    limit = request.route_handler.resolve_request_max_body_size()
+    allowed = f"at most {_size(limit)}" if limit else "less"
+    return _respond(request, 413, f"The request is too large: send {allowed}")
 
 
 def nesting_error_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Any:
@@ -104,6 +122,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> A
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
+    RequestEntityTooLarge: oversize_body_handler,
     HTTPException: http_error_handler,
     RecursionError: nesting_error_handler,
     UnicodeDecodeError: undecodable_body_handler,

@@ -26,6 +26,7 @@ from app.workflow.inputs import (
     payload_from_form,
     review_from_form,
 )
+from app.workflow.policies import UPDATE_POLICY
 
 HISTORY_PAGE_SIZE = 25
 
@@ -44,8 +45,13 @@ class HomeController(Controller):
 
 
 def submittable(user: User) -> dict[str, ActionType]:
-    """The types this user may request (each type names the role its makers need)."""
-    return {name: kind for name, kind in REGISTRY.items() if kind.maker_role in user.roles}
+    """The types this user may request on this page: makers' types, and policy changes for admins
+    (people administration is proposed from the Users page, filled with the user's current values)."""
+    return {
+        name: kind
+        for name, kind in REGISTRY.items()
+        if kind.maker_role in user.roles and (kind.maker_role == Role.MAKER or name == UPDATE_POLICY)
+    }
 
 
 class RequestController(Controller):

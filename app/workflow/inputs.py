@@ -1,6 +1,7 @@
 """What callers send, checked and parsed: ids, filters, cursors, review decisions and the payloads
 of browser forms. Shared by the JSON API and the pages."""
 
+import types
 import typing
 import uuid
 from datetime import datetime
@@ -83,10 +84,20 @@ def review_from_form(form: Any) -> ReviewIn:
 _FORM_META = {"_csrf_token", "actionType"}
 
 
+def _is_list_type(annotation: Any) -> bool:
+    """A list, also when optional or annotated (update_user's `roles: Roles | None`)."""
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return True
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        return any(_is_list_type(arg) for arg in typing.get_args(annotation))
+    return False
+
+
 def _is_list_field(kind: ActionType, alias: str) -> bool:
     for name, info in kind.payload_model.model_fields.items():
         if alias in (name, info.alias):
-            return typing.get_origin(info.annotation) is list
+            return _is_list_type(info.annotation)
     return False
 
 
@@ -104,7 +115,7 @@ def payload_from_form(kind: ActionType, form: FormMultiDict) -> dict[str, Any]:
         elif values[-1].strip():
             raw[key] = values[-1]
     for name, info in kind.payload_model.model_fields.items():
-        if typing.get_origin(info.annotation) is list and info.alias not in raw and name not in raw:
+        if _is_list_type(info.annotation) and info.alias not in raw and name not in raw:
             raw[info.alias or name] = []
     return raw
 

@@ -1,4 +1,5 @@
-"""Write use-cases of the workflow. Callers own the transaction; these functions never commit.
+"""Write use-cases of the workflow. Callers own the transaction; these functions never commit (a
+refused execution rolls the caller's transaction back first: see review_action).
 
 The workflow's own statements are SQLAlchemy Core compiled once and run as prepared statements
 on the driver's connection inside the session's transaction (app.db.DriverStatement), each doing
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
-from app.actions.base import ActionRefused, ActionType, ExecutionContext
+from app.actions.base import ActionRefused, ActionType, ExecutionContext, InvalidPayload
 from app.audit import appended_event_values, event_appended_with, record_event
 from app.db import DriverStatement, as_row, driver_connection
 from app.errors import ActionExpired, Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
@@ -142,19 +143,27 @@ def _known_type(name: str) -> ActionType:
     return kind
 
 
+def _require_maker_role(maker: User, kind: ActionType | None) -> None:
+    """Makers propose; people administration (update_user, resend_activation) is proposed by admins."""
+    needed = kind.maker_role if kind else Role.MAKER
+    if not maker.has_role(needed):
+        what = "an action" if kind is None or needed == Role.MAKER else kind.name
+        raise Forbidden(f"Submitting {what} needs the {needed.value} role")
+
+
 async def submit_action(*, session: AsyncSession, maker: User, action_type: str, raw_payload: Any) -> Any:
     """Validate the payload and store it as a pending action; nothing else changes. Returns its row.
 
     Raises:
-        Forbidden: the maker lacks the type's maker role.
+        Forbidden: the maker lacks the role the type asks of its makers (maker, or admin).
         InvalidInput: unknown type, invalid payload, or a conflict with current data.
         Conflict: the type's policy is disabled.
     """
-    _may_submit(maker, action_type)
+    _require_maker_role(maker, get_action_type(action_type))
     kind = _known_type(action_type)
     try:
         payload = kind.parse(raw_payload)
-    except ValidationError as exc:
+    except (ValidationError, InvalidPayload) as exc:
         raise InvalidInput("The payload is not valid", details=kind.errors_of(exc)) from exc
     conflicts = await kind.check_current_data(session, payload)
     if conflicts:
@@ -176,19 +185,6 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     if found is None:
         raise Conflict(f"{kind.label} is disabled by its policy: no new requests of this type are taken")
     return as_row(found)
-
-
-def _may_submit(maker: User, action_type: str) -> None:
-    """The type's maker role (maker for most, admin for policy changes); raises Forbidden."""
-    kind = get_action_type(action_type)
-    needed = kind.maker_role if kind else Role.MAKER.value
-    if not maker.has_role(Role(needed)):
-        what = (
-            "an action"
-            if needed == Role.MAKER.value
-            else f"a {kind.label.lower() if kind else action_type} request"
-        )
-        raise Forbidden(f"Submitting {what} needs the {needed} role")
 
 
 async def _check_reviewer_role(session: AsyncSession, action: Row, reviewer: User) -> None:
@@ -232,10 +228,12 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
 
 @cache
 def _review_statement(changed: tuple[str, ...], count_approval: bool) -> DriverStatement:
-    """The review row's INSERT and the action's UPDATE (`changed` columns set, plus updated_at, and
-    approvals + 1 when counting an approval) in one statement, returned with the queue signal."""
+    """The review row's INSERT, its audit event and the action's UPDATE (`changed` columns set, plus
+    updated_at, and approvals + 1 when counting an approval) in one statement, returned with the
+    queue signal."""
     review = {c.name: bindparam(f"review_{c.name}") for c in REVIEWS.c}
-    added = insert(REVIEWS).values(review).cte("added_review")
+    added = insert(REVIEWS).values(review).returning(REVIEWS.c.action_id).cte("added_review")
+    event = event_appended_with(added, added.c.action_id)
     values: dict[str, Any] = {name: bindparam(f"set_{name}") for name in (*changed, "updated_at")}
     if count_approval:
         values["approvals"] = ACTIONS.c.approvals + 1
@@ -244,9 +242,17 @@ def _review_statement(changed: tuple[str, ...], count_approval: bool) -> DriverS
         .where(ACTIONS.c.id == bindparam("action_id"))
         .values(values)
         .returning(*ACTIONS.c, _signal())
-        .add_cte(added)
+        .add_cte(added, event)
     )
     return DriverStatement.of(statement)
+
+
+@dataclass(frozen=True)
+class Event:
+    """The audit event a statement appends alongside its change."""
+
+    event_type: str
+    details: dict[str, Any]
 
 
 async def _review_and_update(
@@ -255,11 +261,12 @@ async def _review_and_update(
     reviewer: User,
     decision: str,
     comment: str | None,
+    event: Event,
     *,
     count_approval: bool = False,
     **changes: Any,
 ) -> Row:
-    """One statement: the review row, and the action's update returned with its queue signal."""
+    """One statement: the review row, its audit event, and the action's update with its queue signal."""
     review = ActionReview(
         action_id=action.id,
         version=action.version,
@@ -270,6 +277,7 @@ async def _review_and_update(
     statement = _review_statement(tuple(sorted(changes)), count_approval)
     values = {f"set_{k}": v for k, v in _driver_values(changes | {"updated_at": utcnow()}).items()}
     values |= {f"review_{k}": v for k, v in review.model_dump().items()}
+    values |= appended_event_values(event.event_type, reviewer.id, event.details)
     status = changes.get("status", action.status)
     connection = await driver_connection(session)
     found = await statement.fetchrow(
@@ -295,7 +303,9 @@ async def review_action(
         NotFound: no such action.
         Conflict: not pending any more, or already reviewed by this user.
         ActionExpired: past its time to live (it is marked expired, and that is kept).
-        ExecutionRefused: current data refused the operation; the action stays pending.
+        ExecutionRefused: current data refused the operation; the action stays pending. The
+            caller's transaction has been rolled back, and a new one holds the refusal's record,
+            for the caller to commit (ExecutionRefused is a CommitThenRaise).
     """
     if not any(reviewer.has_role(Role(role)) for role in policies.REVIEWER_ROLES):
         raise Forbidden("Reviewing an action needs the checker role")
@@ -327,20 +337,14 @@ async def _send_back(
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
+    event = Event("action_sent_back", {"comment": comment, "version": action.version})
     try:
         sent_back = await _review_and_update(
-            session, action, reviewer, ActionStatus.CHANGES_REQUESTED.value, comment, **changes
+            session, action, reviewer, ActionStatus.CHANGES_REQUESTED.value, comment, event, **changes
         )
     except IntegrityConstraintViolationError as exc:
         _refuse_duplicate_review(exc)
         raise
-    await record_event(
-        session=session,
-        event_type="action_sent_back",
-        actor_id=reviewer.id,
-        action_id=action.id,
-        details={"comment": comment, "version": action.version},
-    )
     return ReviewOutcome(action=sent_back, message="Action sent back to its maker for changes")
 
 
@@ -369,18 +373,12 @@ async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: s
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
+    event = Event("action_rejected", {"comment": comment})
     try:
-        rejected = await _review_and_update(session, action, reviewer, "rejected", comment, **changes)
+        rejected = await _review_and_update(session, action, reviewer, "rejected", comment, event, **changes)
     except IntegrityConstraintViolationError as exc:
         _refuse_duplicate_review(exc)
         raise
-    await record_event(
-        session=session,
-        event_type="action_rejected",
-        actor_id=reviewer.id,
-        action_id=action.id,
-        details={"comment": comment},
-    )
     return ReviewOutcome(action=rejected, message="Action rejected")
 
 
@@ -390,26 +388,22 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
         session=session, action_id=action.id, maker_id=action.maker_id, checker_id=reviewer.id
     )
     try:
-        # a savepoint: a refused execution must leave no review, no count and no partial effect behind
-        async with session.begin_nested():
-            approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
-    except (ActionRefused, IntegrityError, IntegrityConstraintViolationError, ValidationError) as exc:
+        approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
+    except (
+        ActionRefused,
+        IntegrityError,
+        IntegrityConstraintViolationError,
+        ValidationError,
+        InvalidPayload,
+    ) as exc:
+        # a refused execution leaves no review, no count and no partial effect behind: the whole
+        # transaction goes (cheaper than a savepoint around every approval), then the refusal is
+        # recorded in a fresh one, which the request commits before answering
+        await session.rollback()
         _refuse_duplicate_review(exc)
         await _record_refusal(session, action, reviewer, _reason(exc))
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
-    final = approved.status == ActionStatus.APPROVED
-    await record_event(
-        session=session,
-        event_type="action_approved" if final else "approval_recorded",
-        actor_id=reviewer.id,
-        action_id=action.id,
-        details={
-            "approvals": approved.approvals,
-            "requiredApprovals": approved.required_approvals,
-            "result": result,
-        },
-    )
-    if not final:
+    if approved.status != ActionStatus.APPROVED:
         return ReviewOutcome(action=approved, message="Approval recorded; more approvals are needed")
     return ReviewOutcome(action=approved, message="Action approved and executed", execution_result=result)
 
@@ -419,7 +413,8 @@ async def _record_approval(
 ) -> tuple[Row, dict[str, Any] | None]:
     changes: dict[str, Any] = {}
     result = None
-    if action.approvals + 1 >= action.required_approvals:
+    final = action.approvals + 1 >= action.required_approvals
+    if final:
         result = await kind.execute(ctx, kind.parse(action.payload))
         changes |= {
             "status": ActionStatus.APPROVED.value,
@@ -429,16 +424,24 @@ async def _record_approval(
             "execution_result": result,
             "error": None,
         }
+    event = Event(
+        "action_approved" if final else "approval_recorded",
+        {"approvals": action.approvals + 1, "requiredApprovals": action.required_approvals, "result": result},
+    )
     approved = await _review_and_update(
-        ctx.session, action, reviewer, "approved", comment, count_approval=True, **changes
+        ctx.session, action, reviewer, "approved", comment, event, count_approval=True, **changes
     )
     return approved, result
 
 
 async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, reason: str) -> None:
+    """The failed attempt on a still pending action (the row lock went with the rolled-back attempt,
+    so someone else may have decided it meanwhile: then their decision stands, untouched)."""
     connection = await session.connection()
     await connection.execute(
-        update(ACTIONS).where(ACTIONS.c.id == action.id).values(error=reason, updated_at=utcnow())
+        update(ACTIONS)
+        .where(ACTIONS.c.id == action.id, ACTIONS.c.status == ActionStatus.PENDING.value)
+        .values(error=reason, updated_at=utcnow())
     )
     await record_event(
         session=session,

@@ -67,7 +67,7 @@ async def test_a_submission_is_a_token_lookup_and_one_statement_with_its_event_a
     assert "INSERT INTO audit_events" in workflow[1] and "pg_notify" in workflow[1]
 
 
-async def test_a_review_locks_once_and_writes_once(client, maker, checker):
+async def test_a_review_locks_once_and_writes_once_with_its_audit_event(client, maker, checker):
     action = await submit(client, maker, "create_promotion", promotion_payload())
     with statements(client) as seen:
         response = await review(client, checker, action["id"])
@@ -76,7 +76,7 @@ async def test_a_review_locks_once_and_writes_once(client, maker, checker):
     assert len(workflow) == 3, workflow  # token lookup; lock with "already reviewed?"; review + update
     assert "FOR UPDATE" in workflow[1] and "action_reviews" in workflow[1]
     assert "INSERT INTO action_reviews" in workflow[2] and "UPDATE workflow_actions" in workflow[2]
-    assert "pg_notify" in workflow[2]
+    assert "pg_notify" in workflow[2] and "INSERT INTO audit_events" in workflow[2]
 
 
 async def test_bearer_requests_skip_the_browser_session(client, maker):

@@ -264,3 +264,38 @@ def test_existing_audit_events_are_sealed_after_the_upgrade_and_rechained_after_
     assert rows[1][0] == rows[0][1]
     assert len({row[1] for row in rows}) == 2
     assert audit_trigger(scratch_url) == [("audit_events_append_only",)]
+
+
+NORMALISE_EMAILS = "9cd892eae3b1"
+
+
+def test_emails_stored_before_the_bare_address_rule_are_normalised(scratch_url):
+    config = alembic_config(scratch_url)
+    before = ScriptDirectory.from_config(config).get_revision(NORMALISE_EMAILS).down_revision
+    command.upgrade(config, before)
+    stored = {
+        "ana": "  Ana.Lopez@Example.COM ",
+        "bo": '"Bo" <Bo@Demo.Example.>',
+        "cy": "cy@demo.example.",
+        "maker": "maker@demo.example",
+        "mallory": "<MAKER@demo.example>",  # the four-eyes bypass of issue 8 item 2: another's mailbox
+    }
+    for number, (username, email) in enumerate(stored.items()):
+        fetch(
+            scratch_url,
+            "INSERT INTO users (id, username, email, roles, is_active, failed_logins, created_at, updated_at)"
+            f" VALUES (gen_random_uuid(), '{username}', $${email}$$, '{{maker}}', true, 0,"
+            f" now() + interval '{number} seconds', now())",
+        )
+
+    command.upgrade(config, NORMALISE_EMAILS)
+
+    assert dict(fetch(scratch_url, "SELECT username, email FROM users")) == {
+        "ana": "ana.lopez@example.com",
+        "bo": "bo@demo.example",
+        "cy": "cy@demo.example",
+        "maker": "maker@demo.example",
+        "mallory": "<MAKER@demo.example>",  # kept, and named in a warning: an administrator decides
+    }
+    command.downgrade(config, before)
+    assert fetch(scratch_url, "SELECT email FROM users WHERE username = 'bo'") == [("bo@demo.example",)]

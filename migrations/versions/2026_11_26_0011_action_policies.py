@@ -1,7 +1,7 @@
 """action policies: versioned per action type; a pending action is pinned to the version in force
 
 Revision ID: 8c41f0d2a7b3
-Revises: 9b4e2c7d1f60
+Revises: 9cd892eae3b1
 Create Date: 2026-11-26 17:20:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "8c41f0d2a7b3"
-down_revision: str | None = "9b4e2c7d1f60"
+down_revision: str | None = "9cd892eae3b1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
