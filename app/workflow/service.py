@@ -476,15 +476,17 @@ def _queue_signal_per_row(status: str) -> Any:
 async def cancel_pending_actions_of(
     *, session: AsyncSession, maker_id: uuid.UUID, reason: str
 ) -> list[uuid.UUID]:
-    """Cancel every pending action this maker made (when they are disabled); audited, queues told.
+    """Cancel every pending action this maker made, and those sent back to them (when they are
+    disabled: nobody else may resubmit them); audited, queues told.
 
     Returns the ids of the cancelled actions.
     """
+    open_statuses = (ActionStatus.PENDING.value, ActionStatus.CHANGES_REQUESTED.value)
     connection = await session.connection()
     rows = (
         await connection.execute(
             update(ACTIONS)
-            .where(ACTIONS.c.maker_id == maker_id, ACTIONS.c.status == ActionStatus.PENDING.value)
+            .where(ACTIONS.c.maker_id == maker_id, ACTIONS.c.status.in_(open_statuses))
             .values(status=ActionStatus.CANCELLED.value, error=reason, updated_at=utcnow())
             .returning(ACTIONS.c.id, _queue_signal_per_row(ActionStatus.CANCELLED.value))
         )

@@ -247,3 +247,13 @@ async def test_the_sweeper_expires_only_what_is_due(client, db, maker, checker):
     assert response.json()["pagination"]["total"] == 1
     response = await client.get(f"{ACTIONS}?status=pending", headers=maker.headers)
     assert response.json()["pagination"]["total"] == 1
+
+
+async def test_disabling_a_maker_cancels_what_was_sent_back_to_them(client, db, maker, checker):
+    from app.accounts.service import disable_user
+
+    action = await submit(client, maker, "create_promotion", promotion_payload())
+    await send_back(client, checker, action["id"])
+    async with db.sessions() as session, session.begin():
+        await disable_user(session=session, username=maker.user.username, via="test")
+    assert (await fetch(client, checker, action["id"]))["status"] == "cancelled"
