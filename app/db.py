@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 from litestar import Request
-from sqlalchemy import ColumnElement, Executable
+from sqlalchemy import ColumnElement, Executable, event
 from sqlalchemy import exists as sql_exists
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +32,66 @@ _embedded_servers: dict[str, Any] = {}
 
 class CommitThenRaise(Exception):
     """A refusal whose record (an audit event of the failed attempt) must still be committed."""
+
+
+class DatabaseUnavailable(Exception):
+    """No connection to the database could be made: it is down, restarting or unreachable."""
+
+
+CONNECT_TIMEOUT_SECONDS = 5.0
+"""How long opening a connection may take: a database that does not answer fails a request in
+bounded time (a 503) rather than holding it for asyncpg's default minute."""
+
+_CONNECT_FAILURES = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+"""What asyncpg.connect raises when the server is down, starting, stopping or unreachable."""
+
+DISCONNECTS: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable,
+    asyncpg.InterfaceError,  # "connection is closed", ConnectionDoesNotExistError
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # terminated backend, shutting down, starting up
+    # a pooled connection that has read the server's goodbye but not yet the socket's end: the
+    # next statement finds its protocol in a failed state
+    asyncpg.exceptions._base.InternalClientError,
+)
+"""Driver errors meaning the connection or the server went away (not that a statement was wrong)."""
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Whether an error says the database went away: the request may succeed when retried later."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(error, BaseExceptionGroup):  # a dependency's cleanup failing after the request did
+        return all(is_disconnect(inner) for inner in error.exceptions)
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or is_disconnect(error.orig or error.__cause__ or Exception())
+    if isinstance(error, PoolTimeout | DatabaseUnavailable):
+        return True
+    cause = getattr(error, "__cause__", None)
+    return isinstance(error, DISCONNECTS) or (cause is not None and is_disconnect(cause))
+
+
+def _application_name() -> str:
+    """How this process's connections are named in pg_stat_activity."""
+    return f"maker-checker {os.getpid()}"
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg.connect for the engine's pool: bounded in time, named, and a failure to connect
+    raised as DatabaseUnavailable (requests answer 503 rather than 500)."""
+    kwargs.setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
+    kwargs.setdefault("server_settings", {"application_name": _application_name()})
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except _CONNECT_FAILURES as error:
+        raise DatabaseUnavailable(f"cannot connect to the database: {error}") from error
 
 
 def plain_dsn(url: str) -> str:
@@ -173,16 +234,17 @@ class Database:
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 10) -> "Database":
-        # no pre-ping: it would cost a round trip per checkout; a connection found dead fails one
-        # request and is dropped from the pool (SQLAlchemy invalidates it on the disconnect error).
         # A small overflow: connections past pool_size are closed on return, and a busy process
         # that opened one per request spent more CPU in PostgreSQL on new backends than on work.
+        # No pre-ping (a round trip per checkout): closed connections are refused at checkout.
         engine = create_async_engine(
             sqlalchemy_url(url),
             pool_size=pool_size,
             max_overflow=max(4, pool_size // 4),
             json_deserializer=_decode_json,
+            connect_args={"async_creator_fn": _connect},
         )
+        event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connections)
         sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         return cls(url=plain_dsn(url), engine=engine, sessions=sessions)
 
@@ -197,6 +259,30 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _refuse_closed_connections(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server closed (a terminated backend, a restart) is replaced at
+    checkout, instead of failing the request that gets it.
+
+    No round trip, unlike pool_pre_ping: asyncpg reads the server's goodbye and the socket's end
+    as they arrive, so a connection that idles in the pool already knows it is closed."""
+    if dbapi_connection._connection.is_closed():
+        raise DisconnectionError("the pooled connection was closed by the server")
+
+
+async def database_answers(db: Database, *, within: float) -> bool:
+    """Whether the database runs a statement for us within `within` seconds (readiness)."""
+    import asyncio
+
+    try:
+        async with asyncio.timeout(within), db.autocommit() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+    except Exception as error:
+        if isinstance(error, TimeoutError) or is_disconnect(error):
+            return False
+        raise
+    return True
 
 
 def _decode_json(text: str) -> Any:
@@ -312,10 +398,19 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[
             await _commit(session, request)
             raise
         except BaseException:
-            await session.rollback()
+            await _rollback(session)
             raise
         else:
             await _commit(session, request)
+
+
+async def _rollback(session: AsyncSession) -> None:
+    try:
+        await session.rollback()
+    except Exception as error:
+        if not is_disconnect(error):
+            raise
+        # the connection died, and its transaction with it: the request's own error is the one to report
 
 
 async def _commit(session: AsyncSession, request: Request[Any, Any, Any]) -> None:

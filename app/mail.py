@@ -14,6 +14,7 @@ one-time link that should live only in the recipient's mailbox.
 
 import asyncio
 import logging
+import re
 import smtplib
 import time
 import uuid
@@ -87,11 +88,22 @@ class FileTransport:
     directory: Path
 
     def send(self, message: EmailMessage) -> str:
+        """Write the message once: a message sent again (its sender died before recording that
+        it went out, and the claim expired) finds its file by its Message-ID and is not repeated."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        key = _message_key(message)
+        if already := next(self.directory.glob(f"*-{key}.eml"), None):
+            return str(already)
         # named by the nanosecond, so that the names sort in the order the messages were sent
-        path = self.directory / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+        path = self.directory / f"{time.time_ns()}-{key}.eml"
         path.write_bytes(bytes(message))
         return str(path)
+
+
+def _message_key(message: EmailMessage) -> str:
+    """The outbox row's id in the Message-ID (hex), or a fresh one for a message without it."""
+    found = re.fullmatch(r"<([0-9a-f]{32})@maker-checker>", str(message.get("Message-ID", "")))
+    return found.group(1) if found else uuid.uuid4().hex
 
 
 def transport_for(settings: Settings) -> Transport:
@@ -110,6 +122,9 @@ def transport_for(settings: Settings) -> Transport:
 def _as_email(row: OutboundEmail, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, row.to_address, row.subject
+    # one id per outbox row: sent twice (a sender killed before it recorded the send), the copies
+    # are recognisable as one message
+    message["Message-ID"] = f"<{row.id.hex}@maker-checker>"
     message.set_content(row.body or "")
     return message
 

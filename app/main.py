@@ -7,17 +7,17 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.template import TemplateConfig
 
 from app.accounts.auth import PUBLIC_PATHS, AuthMiddleware
@@ -26,7 +26,7 @@ from app.accounts.sessions import PostgresSessionStore, RotatingSessionConfig, s
 from app.accounts.throttle import LoginThrottle
 from app.actions import REGISTRY
 from app.audit import sealing_in_background
-from app.db import Database, provide_db_session, resolve_database_url
+from app.db import Database, database_answers, provide_db_session, resolve_database_url
 from app.mail import deliver_periodically
 from app.models import ActionStatus
 from app.people.api import PeopleApiController, TokenApiController
@@ -38,7 +38,7 @@ from app.web.headers import security_headers
 from app.web.logs import redact_secrets_in_logs
 from app.web.mail import send_mail_after_response
 from app.web.openapi import render_plugins
-from app.web.rendering import TEMPLATE_FILTERS, add_vary_header
+from app.web.rendering import TEMPLATE_FILTERS, add_vary_header, url_for
 from app.web.stopping import ServerStopping
 from app.workflow.api import ActionTypesApiController, WorkflowApiController
 from app.workflow.controller import (
@@ -49,15 +49,36 @@ from app.workflow.controller import (
     ResubmitController,
 )
 from app.workflow.expiry import sweeping_in_background
+from app.workflow.listener import ReconnectingChannelsBackend
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
 
 log = logging.getLogger(__name__)
 
+READY_WITHIN_SECONDS = 3.0
+
 
 @get("/health", exclude_from_auth=True, tags=["system"], summary="Liveness")
 async def health() -> dict[str, str]:
     return {"status": "ok", "timestamp": datetime.now(UTC).isoformat()}
+
+
+@get(
+    "/ready",
+    exclude_from_auth=True,
+    tags=["system"],
+    summary="Readiness",
+    description="200 when the database answers within a few seconds; 503 while it does not.",
+    responses={503: ResponseSpec(data_container=dict[str, str], description="The database is unavailable")},
+)
+async def ready(state: State) -> Response[dict[str, str]]:
+    if await database_answers(state.db, within=READY_WITHIN_SECONDS):
+        return Response({"status": "ready"})
+    return Response(
+        {"status": "unavailable", "error": "The database is unavailable"},
+        status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
 
 
 def _openapi() -> OpenAPIConfig:
@@ -80,6 +101,7 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
         # templates do not change under a running server; reloading checked each one's file on
         # every use, once per row for the queue's included row templates
         engine.engine.auto_reload = False
+        engine.register_template_callable("url_for", url_for)
 
     return TemplateConfig(
         directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure
@@ -89,6 +111,7 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
 def _route_handlers() -> list[Any]:
     return [
         health,
+        ready,
         WorkflowApiController,
         ActionTypesApiController,
         LoginController,
@@ -150,7 +173,7 @@ def create_app(**overrides: Any) -> Litestar:
         route_handlers=_route_handlers(),
         plugins=[
             HTMXPlugin(),  # first: it replaces signature_types
-            ChannelsPlugin(backend=AsyncPgChannelsBackend(dsn=db.url), channels=[QUEUE_CHANNEL]),
+            ChannelsPlugin(backend=ReconnectingChannelsBackend(db.url), channels=[QUEUE_CHANNEL]),
         ],
         middleware=_middleware(settings, sessions),
         stores={"sessions": PostgresSessionStore(db)},

@@ -8,8 +8,13 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import (
+    HTTP_401_UNAUTHORIZED,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 
+from app.db import is_disconnect
 from app.errors import MAX_REPORTED_ERRORS, DomainError
 
 log = logging.getLogger(__name__)
@@ -114,7 +119,22 @@ def undecodable_body_handler(request: Request[Any, Any, Any], _: UnicodeDecodeEr
     return _respond(request, 400, "The request body is not valid UTF-8")
 
 
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(request: Request[Any, Any, Any], exc: BaseException) -> Any:
+    """A database that went away (stopped, restarting, connections terminated) answers 503, which
+    clients may retry, with one line in the log rather than a traceback."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    response = _respond(request, HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Any:
+    if is_disconnect(exc):
+        return _database_unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 

@@ -1,10 +1,13 @@
 """Page-or-fragment rendering and the helpers templates use."""
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
+from litestar.exceptions import NoRouteMatchFoundException
 from litestar.response import Template
 from markupsafe import Markup, escape
 
@@ -142,3 +145,29 @@ TEMPLATE_FILTERS = {
     "local_age": local_age,
     "result_fields": result_fields,
 }
+
+
+def _placeholder(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+@lru_cache(maxsize=1024)
+def _path_pattern(app: Litestar, route_name: str, names: tuple[str, ...]) -> str | None:
+    """The route's path with a placeholder per parameter; None when a parameter cannot take one
+    (a typed parameter other than a string, a UUID or a date)."""
+    try:
+        return app.route_reverse(route_name, **{name: _placeholder(name) for name in names})
+    except NoRouteMatchFoundException:
+        return None
+
+
+def url_for(context: Mapping[str, Any], route_name: str, /, **path_parameters: Any) -> str:
+    """Litestar's url_for for templates, with each route's path worked out once: route_reverse
+    searched the route table on every call, a tenth of the queue page's rendering time."""
+    app = context["request"].app
+    pattern = _path_pattern(app, route_name, tuple(sorted(path_parameters)))
+    if pattern is None:
+        return app.route_reverse(route_name, **path_parameters)
+    for name, value in path_parameters.items():
+        pattern = pattern.replace(_placeholder(name), str(value))
+    return pattern

@@ -1,6 +1,7 @@
 """The live pending queue: the page, its rows fragment, and the event stream that refreshes it."""
 
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Annotated, Any, Literal
@@ -18,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts.auth import still_signed_in
 from app.accounts.sessions import SESSION_COOKIE
 from app.actions import REGISTRY
+from app.db import is_disconnect
 from app.models import User
 from app.settings import get_settings
 from app.web.rendering import render
@@ -25,6 +27,8 @@ from app.web.stopping import ServerStopping
 from app.workflow import views
 from app.workflow.inputs import page_number, parse_uuid
 from app.workflow.notify import QUEUE_CHANNEL
+
+log = logging.getLogger(__name__)
 
 QUEUE_EVENT = "queue-changed"
 SESSION_ENDED_EVENT = "session-ended"
@@ -117,7 +121,10 @@ async def _queue_signals(
         with stopping.on_stop(send.close):
             async with subscriber.run_in_background(signal, join=False):
                 while (news := await _next_news(receive, keepalive_seconds)) != "stopping":
-                    if not await allowed():
+                    signed_in = await _ask(allowed)
+                    if signed_in is None:  # the database is unreachable: end, and the page reconnects
+                        return
+                    if not signed_in:
                         yield ServerSentEventMessage(event=SESSION_ENDED_EVENT, data="signed out")
                         return
                     event = QUEUE_EVENT if news == "changed" else KEEPALIVE_EVENT
@@ -125,6 +132,17 @@ async def _queue_signals(
     finally:
         with anyio.CancelScope(shield=True):  # a client that leaves arrives here as a cancellation
             await channels.unsubscribe(subscriber)
+
+
+async def _ask(allowed: Callable[[], Awaitable[bool]]) -> bool | None:
+    """allowed(), or None when the database cannot answer (stopped, restarting, unreachable)."""
+    try:
+        return await allowed()
+    except Exception as error:
+        if not is_disconnect(error):
+            raise
+        log.warning("a queue event stream ended: the database is unavailable (%s)", error)
+        return None
 
 
 async def _next_news(
