@@ -1,5 +1,6 @@
 """Domain errors that carry their HTTP meaning; the web layer turns them into responses."""
 
+import uuid
 from typing import Any
 
 from app.db import CommitThenRaise
@@ -41,6 +42,19 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class DuplicatePending(Conflict):
+    """A pending action already has one of the submission's unique keys; details say which, by field."""
+
+    def __init__(self, message: str, *, details: dict[str, str], holders: dict[str, uuid.UUID]) -> None:
+        super().__init__(message, details=details)
+        self.holders = holders
+        """The pending action holding each field's key (a form links to it)."""
+        self.pending_action_id = next(iter(holders.values()))
+
+    def envelope(self) -> dict[str, Any]:
+        return super().envelope() | {"pendingActionId": str(self.pending_action_id)}
 
 
 class ExecutionRefused(Conflict, CommitThenRaise):

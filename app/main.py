@@ -50,6 +50,7 @@ from app.workflow.controller import (
 )
 from app.workflow.expiry import sweeping_in_background
 from app.workflow.listener import ReconnectingChannelsBackend
+from app.workflow.mine import MyRequestsController, WithdrawController
 from app.workflow.notify import QUEUE_CHANNEL
 from app.workflow.queue import QueueController
 
@@ -86,8 +87,8 @@ def _openapi() -> OpenAPIConfig:
         title="Maker-checker workflow API",
         version="1.0.0",
         path="/schema",
+        # each controller that needs authentication says so (app.workflow.api); /health needs none
         components=Components(security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}),
-        security=[{"BearerToken": []}],
         render_plugins=render_plugins(),
     )
 
@@ -97,6 +98,8 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine]:
         engine.engine.filters.update(TEMPLATE_FILTERS)
         # the domain's vocabulary, given to templates here so that app.web depends on no domain module
         engine.engine.globals.update({"action_types": REGISTRY, "statuses": list(ActionStatus)})
+        # the moment a page was made: its live notices start from there (app.workflow.mine)
+        engine.engine.globals["now_iso"] = lambda: datetime.now(UTC).isoformat()
         engine.engine.trim_blocks = engine.engine.lstrip_blocks = True
         # templates do not change under a running server; reloading checked each one's file on
         # every use, once per row for the queue's included row templates
@@ -122,6 +125,8 @@ def _route_handlers() -> list[Any]:
         ResubmitController,
         PoliciesController,
         QueueController,
+        MyRequestsController,
+        WithdrawController,
         PeoplePagesController,
         TokenPagesController,
         PeopleApiController,

@@ -101,6 +101,12 @@ class Promotion(SQLModel, table=True):
     updated_at: datetime = _timestamp()
 
 
+_PENDING = text("status = 'pending'")
+PENDING_KEY_COLUMNS = ("unique_key_1", "unique_key_2")
+"""workflow_actions' columns for an action's unique keys, each under a unique index over the pending
+actions: a type declares at most this many keys, its n-th key in the n-th column."""
+
+
 class WorkflowAction(SQLModel, table=True):
     __tablename__ = "workflow_actions"
     __table_args__ = (
@@ -114,6 +120,14 @@ class WorkflowAction(SQLModel, table=True):
         # the expiry sweeper's range: only pending actions can expire
         Index(
             "ix_workflow_actions_pending_expiry", "expires_at", postgresql_where=text("status = 'pending'")
+        ),
+        # a maker's requests that changed since a moment: the notices of My requests
+        Index("ix_workflow_actions_maker_updated", "maker_id", "updated_at"),
+        # no two pending actions share a key (app.actions.base.UniqueKey): the database refuses the
+        # second even when both arrive at once; a decided action's key no longer counts
+        *(
+            Index(f"uq_workflow_actions_pending_{column}", column, unique=True, postgresql_where=_PENDING)
+            for column in PENDING_KEY_COLUMNS
         ),
     )
 
@@ -141,6 +155,10 @@ class WorkflowAction(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+    unique_key_1: str | None = Field(default=None, sa_type=Text)
+    """The type's first unique key, such as 'username:ana' (ActionType.pending_keys); kept once decided."""
+    unique_key_2: str | None = Field(default=None, sa_type=Text)
+    """Its second, such as 'email:ana@example.com'."""
 
 
 COUNT_SLOTS = 64

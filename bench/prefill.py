@@ -27,6 +27,8 @@ _COLUMNS = {
     "created_at": "TIMESTAMPTZ '2026-01-01 00:00:00+00' + n * INTERVAL '1 second'",
     "updated_at": "TIMESTAMPTZ '2026-01-01 00:00:00+00' + n * INTERVAL '1 second'",
     "summary": f"replace(p.summary, '{_CODE_PLACEHOLDER}', {_CODE})",
+    # the key a submission stores (ActionType.pending_keys), so the pending-key index holds them too
+    "unique_key_1": f"'promotion code:' || {_CODE}",
 }
 
 

@@ -2,8 +2,8 @@
 
 Run with `.venv/bin/python docs/screenshots.py` (needs Debian's chromium). It starts
 `maker-checker serve` on a free loopback port with an embedded database in a temporary DATA_DIR,
-and writes docs/queue.png, docs/queue-phone.png, docs/detail.png, docs/policies.png and
-docs/versions.png.
+and writes docs/queue.png, docs/queue-phone.png, docs/detail.png, docs/policies.png,
+docs/versions.png and docs/my-requests.png.
 """
 
 import os
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Page, sync_playwright
@@ -46,10 +47,13 @@ def _passwords(output: str) -> dict[str, str]:
     return dict(re.findall(r"^\s+([a-z0-9]+)\s+(\S+)\s+roles:", output, flags=re.M))
 
 
+def _token(username: str, env: dict[str, str]) -> str:
+    command = [str(BIN / "maker-checker"), "create-token", username]
+    return subprocess.run(command, env=env, capture_output=True, check=True).stdout.decode().strip()
+
+
 def _headers(env: dict[str, str], username: str) -> dict[str, str]:
-    run = [str(BIN / "maker-checker"), "create-token", username]
-    token = subprocess.run(run, env=env, capture_output=True, check=True).stdout.decode().strip()
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {_token(username, env)}"}
 
 
 def _post(base: str, path: str, body: dict, headers: dict[str, str]) -> dict:
@@ -90,12 +94,25 @@ def _submit_requests(base: str, env: dict[str, str]) -> list[str]:
     return ids
 
 
-def _log_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/login")
+def _log_in(page: Page, base: str, username: str, password: str, next_path: str = "/queue") -> None:
+    page.goto(f"{base}/login?next={next_path}")
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/queue.*"))
+    page.wait_for_url(re.compile(f".*{next_path}.*"))
+
+
+def _my_requests_with_a_notice(
+    browser: Any, base: str, env: dict[str, str], password: str, ids: list[str]
+) -> None:
+    """The maker's My requests as a checker approves one of them: the notice and the header's count."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, base, "maker", password, "/my-requests")
+    page.locator("#notices-since").wait_for(state="attached", timeout=10_000)
+    page.wait_for_timeout(500)  # screenshots only: let the page's first notices request settle
+    _post(base, f"/api/workflow/actions/{ids[0]}/review", {"status": "approved"}, _headers(env, "checker"))
+    page.locator(".toast").wait_for(timeout=10_000)
+    page.screenshot(path=str(ROOT / "docs" / "my-requests.png"))
 
 
 def main() -> None:
@@ -151,6 +168,7 @@ def main() -> None:
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             _log_in(phone, base, "checker2", passwords["checker2"])
             phone.screenshot(path=str(ROOT / "docs" / "queue-phone.png"))
+            _my_requests_with_a_notice(browser, base, env, passwords["maker"], ids)
             browser.close()
     finally:
         server.send_signal(signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+import json
 import re
 import secrets
 import uuid
@@ -10,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import text
 
 from app.accounts.service import create_user_directly
 from app.accounts.tokens import digest, issue_api_token
@@ -93,6 +95,20 @@ async def review(
     if comment is not None:
         body["reviewComment"] = comment
     return await client.post(f"/api/workflow/actions/{action_id}/review", json=body, headers=actor.headers)
+
+
+async def same_key_as_before_the_rule(db: Database, action: dict[str, Any], **payload: Any) -> None:
+    """Give a pending action a key another pending action has, as requests submitted before the rule
+    against duplicates can share one (the migration leaves the younger without keys): a submission
+    can no longer make two such requests, and execution must still refuse the second."""
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE workflow_actions SET payload = payload || CAST(:changes AS jsonb),"
+                " unique_key_1 = NULL, unique_key_2 = NULL WHERE id = :id"
+            ),
+            {"changes": json.dumps(payload), "id": action["id"]},
+        )
 
 
 def activation_link(to: str) -> str:

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import MAX_REPORTED_ERRORS
-from app.models import Role
+from app.models import PENDING_KEY_COLUMNS, Role
 
 
 class Payload(SQLModel):
@@ -124,6 +124,24 @@ class ExecutionContext:
 
 
 @dataclass(frozen=True)
+class UniqueKey(Generic[P]):
+    """A value no two pending actions may share, such as a username: a second pending action with it
+    is refused (409 naming the first). The key's name is its kind, so two types that declare a key of
+    one name (in the same position: the registry test checks it) hold each other up too."""
+
+    name: str
+    """What the value is, in a message's words ("username", "account number")."""
+    field: str
+    """The payload field (as in JSON) a refusal is reported on."""
+    value: Callable[[P], Any]
+    """The value from a parsed payload, normalised as the type stores it (an email lower-case)."""
+
+    def stored(self, payload: P) -> str:
+        """The value as its column holds it: prefixed with the name, so kinds never clash."""
+        return f"{self.name}:{self.value(payload)}"
+
+
+@dataclass(frozen=True)
 class ActionType(Generic[P]):
     name: str
     label: str
@@ -143,6 +161,17 @@ class ActionType(Generic[P]):
     """The role that may submit it: people administration is proposed by admins, not by makers."""
     default_reviewer_role: str = "checker"
     """The reviewer role of its policy until an update_policy sets another (app.workflow.policies)."""
+
+    unique_keys: tuple[UniqueKey[P], ...] = ()
+    """Values that no two pending actions share (at most len(PENDING_KEY_COLUMNS)); none: any
+    number of pending actions may ask the same."""
+
+    def pending_keys(self, payload: P) -> dict[str, str | None]:
+        """The payload's unique keys by column of workflow_actions (None where it has none)."""
+        stored = [key.stored(payload) for key in self.unique_keys]
+        return dict(
+            zip(PENDING_KEY_COLUMNS, stored + [None] * (len(PENDING_KEY_COLUMNS) - len(stored)), strict=True)
+        )
 
     async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
         return await self.form_options(session) if self.form_options else {}
@@ -167,7 +196,8 @@ class ActionType(Generic[P]):
             self.payload_model.model_validate({k: v for k, v in raw.items() if k not in unknown})
         except ValidationError as exc:
             errors = self.errors_of(exc)
-        unknown_errors = {str(key)[:_MAX_FIELD_NAME]: "Unknown field" for key in unknown}
+        # a key with no name at all is reported against the payload: a detail must name a field
+        unknown_errors = {(str(key)[:_MAX_FIELD_NAME] or "payload"): "Unknown field" for key in unknown}
         raise InvalidPayload(capped(errors | unknown_errors))
 
     def _unknown_keys(self, raw: Any) -> list[str]:

@@ -8,7 +8,7 @@ from pydantic import Field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Payload
+from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Payload, UniqueKey
 from app.db import exists
 from app.models import Account, User
 from app.text import Text
@@ -92,4 +92,5 @@ ACTION = ActionType(
     check_current_data=check_current_data,
     apply=apply,
     form_options=form_options,
+    unique_keys=(UniqueKey("account number", "accountNumber", lambda payload: payload.account_number),),
 )

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy import exists as sql_exists
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Moment, Payload
+from app.actions.base import ActionType, Amount, ExecutionContext, FieldErrors, Moment, Payload, UniqueKey
 from app.db import DriverStatement, driver_connection
 from app.models import Promotion
 from app.text import Text
@@ -129,4 +129,6 @@ ACTION = ActionType(
     },
     check_current_data=check_current_data,
     apply=apply,
+    # the payload upper-cases the code: spring-10 and SPRING-10 are one code
+    unique_keys=(UniqueKey("promotion code", "code", lambda payload: payload.code),),
 )

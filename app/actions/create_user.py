@@ -6,8 +6,16 @@ from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.activation import ACTIVATION_TTL, send_activation_link
-from app.accounts.identity import FORMAT_HINTS, Email, FullName, Roles, Username, identity_conflicts
-from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload
+from app.accounts.identity import (
+    FORMAT_HINTS,
+    Email,
+    FullName,
+    Roles,
+    Username,
+    identity_conflicts,
+    normalise,
+)
+from app.actions.base import ActionType, ExecutionContext, FieldErrors, Payload, UniqueKey
 from app.models import Role, User
 
 __all__ = ["ACTION", "ACTIVATION_TTL", "CreateUserPayload"]
@@ -67,4 +75,9 @@ ACTION = ActionType(
     sample={"email": "ana@example.com", "username": "ana", "fullName": "Ana Lopez", "roles": ["maker"]},
     check_current_data=check_current_data,
     apply=apply,
+    # compared as stored: normalised, so Ana@Example.com and ana@example.com are one mailbox
+    unique_keys=(
+        UniqueKey("username", "username", lambda payload: normalise(payload.username)),
+        UniqueKey("email", "email", lambda payload: normalise(payload.email)),
+    ),
 )

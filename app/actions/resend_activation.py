@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.activation import send_activation_link
-from app.actions.base import ActionRefused, ActionType, ExecutionContext, FieldErrors, Payload
+from app.actions.base import ActionRefused, ActionType, ExecutionContext, FieldErrors, Payload, UniqueKey
 from app.models import Role, User
 
 RESEND_MAIL = """Hello {name},
@@ -76,4 +76,6 @@ ACTION = ActionType(
     check_current_data=check_current_data,
     apply=apply,
     maker_role=Role.ADMIN,
+    # one new link per user at a time: a second would spend the first the moment it is approved
+    unique_keys=(UniqueKey("activation link of user", "userId", lambda payload: payload.user_id),),
 )

@@ -142,4 +142,6 @@ ACTION = ActionType(
     check_current_data=check_current_data,
     apply=apply,
     maker_role=Role.ADMIN,
+    # none: a change names only the fields it changes, so two pending changes to one user can both stand
+    unique_keys=(),
 )

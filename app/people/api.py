@@ -20,6 +20,7 @@ from app.errors import NotFound
 from app.models import ApiToken, User
 from app.people import service as people
 from app.workflow.inputs import parse_uuid
+from app.workflow.schemas import error_responses
 
 
 class PendingChangeOut(SQLModel):
@@ -129,17 +130,29 @@ def _token_json(token: ApiToken) -> dict[str, Any]:
     }
 
 
+_ADMINS_ONLY = "Not allowed: this needs the admin role"
+
+
 class PeopleApiController(Controller):
     path = "/api/admin"
     tags = ["people"]
     guards = [requires_admin]
+    security = [{"BearerToken": []}]
 
-    @get("/users", summary="List users with their status, last login and pending changes (admins)")
+    @get(
+        "/users",
+        summary="List users with their status, last login and pending changes (admins)",
+        responses=error_responses(401, 403, e403=_ADMINS_ONLY),
+    )
     async def list_users(self, db_session: NamedDependency[AsyncSession]) -> Response[UserList]:
         rows = await people.list_users(session=db_session)
         return Response({"success": True, "data": [_user_json(row) for row in rows]})
 
-    @get("/outbox", summary="List mail the outbox gave up on after 5 attempts (admins)")
+    @get(
+        "/outbox",
+        summary="List mail the outbox gave up on after 5 attempts (admins)",
+        responses=error_responses(401, 403, e403=_ADMINS_ONLY),
+    )
     async def failed_mail(self, db_session: NamedDependency[AsyncSession]) -> Response[FailedMailList]:
         failed = await people.failed_mail(session=db_session)
         data = [
@@ -161,15 +174,21 @@ class PeopleApiController(Controller):
 class TokenApiController(Controller):
     path = "/api/account/tokens"
     tags = ["account"]
+    security = [{"BearerToken": []}]
 
-    @get("/", summary="List your own API tokens")
+    @get("/", summary="List your own API tokens", responses=error_responses(401))
     async def list_tokens(
         self, request: Request[User, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Response[TokenList]:
         tokens = await people.tokens_of(session=db_session, user=request.user)
         return Response({"success": True, "data": [_token_json(token) for token in tokens]})
 
-    @post("/", status_code=201, summary="Create an API token for yourself (its secret is shown once)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Create an API token for yourself (its secret is shown once)",
+        responses=error_responses(400, 401),
+    )
     async def create_token(
         self,
         request: Request[User, Any, Any],
@@ -182,7 +201,12 @@ class TokenApiController(Controller):
             {"success": True, "message": "Token created: keep it, it is shown once", "data": body}
         )
 
-    @post("/{token_id:str}/revoke", status_code=200, summary="Revoke one of your own API tokens")
+    @post(
+        "/{token_id:str}/revoke",
+        status_code=200,
+        summary="Revoke one of your own API tokens",
+        responses=error_responses(401, 404, e404="You have no API token with this id"),
+    )
     async def revoke_token(
         self,
         request: Request[User, Any, Any],

@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
@@ -24,7 +24,7 @@ _VARY = {"Vary": "HX-Request"}
 
 _MAX_FIELD_NAME = 100  # a field name is echoed back at most this long (unknown keys are the sender's)
 
-_MACHINE_PREFIXES = ("/api/", "/health", "/schema", "/queue/events")
+_MACHINE_PREFIXES = ("/api/", "/health", "/ready", "/schema", "/queue/events", "/my-requests/events")
 
 
 def is_api_request(request: Request[Any, Any, Any]) -> bool:
@@ -67,7 +67,10 @@ def _respond(request: Request[Any, Any, Any], status_code: int, message: str, de
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Any:
-    return _respond(request, exc.status_code, exc.message, exc.envelope().get("details"))
+    if is_api_request(request):
+        # the error's own envelope: some carry more than details (a 409's pendingActionId)
+        return Response(content=exc.envelope(), status_code=exc.status_code, media_type=MediaType.JSON)
+    return _page(request, exc.status_code, exc.message)
 
 
 def _validation_details(extra: Any) -> list[dict[str, str]]:
@@ -94,8 +97,17 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
     return _respond(request, 400, message, details or None)
 
 
+def _about_the_body(message: str) -> list[dict[str, str]]:
+    """Details for a body that cannot be read at all: no field of it can be named, so the body is."""
+    return [{"field": "body", "message": message}]
+
+
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Any:
-    return _respond(request, exc.status_code, exc.detail, _validation_details(exc.extra) or None)
+    details = _validation_details(exc.extra)
+    if not details and isinstance(exc.__cause__, SerializationException):
+        # malformed JSON, NaN, a lone surrogate: Litestar's 400 carries the decoder's words only
+        details = _about_the_body(exc.detail)
+    return _respond(request, exc.status_code, exc.detail, details or None)
 
 
 def _size(limit: int) -> str:
@@ -112,11 +124,13 @@ def oversize_body_handler(request: Request[Any, Any, Any], _: RequestEntityTooLa
 def nesting_error_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Any:
     # the JSON decoder recurses once per level: a body nested thousands deep is bad input, not a crash
     log.warning("refused a too deeply nested request on %s %s", request.method, request.url.path)
-    return _respond(request, 400, "The request body is nested too deeply")
+    message = "The request body is nested too deeply"
+    return _respond(request, 400, message, _about_the_body(message))
 
 
 def undecodable_body_handler(request: Request[Any, Any, Any], _: UnicodeDecodeError) -> Any:
-    return _respond(request, 400, "The request body is not valid UTF-8")
+    message = "The request body is not valid UTF-8"
+    return _respond(request, 400, message, _about_the_body(message))
 
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"

@@ -6,15 +6,16 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import REGISTRY, get_action_type
 from app.actions.base import ActionType
 from app.db import ONE_STATEMENT
 from app.errors import Forbidden, NotFound
-from app.models import User
+from app.models import ActionStatus, User
 from app.workflow import policies, service, views
 from app.workflow.inputs import action_filter, parse_action_id, parse_cursor
 from app.workflow.schemas import (
@@ -24,10 +25,12 @@ from app.workflow.schemas import (
     ActionTypeEnvelope,
     ActionTypeList,
     CreateActionIn,
+    DuplicatePendingEnvelope,
     ResubmitIn,
     ReviewEnvelope,
     ReviewIn,
     action_json,
+    error_responses,
 )
 
 MAX_PAGE_SIZE = 100
@@ -35,6 +38,21 @@ SUBMIT_EXAMPLES = [
     Example(summary=kind.label, value={"actionType": name, "payload": kind.sample})
     for name, kind in REGISTRY.items()
 ]
+
+
+def _filter(name: str, allowed: list[str] | dict[str, str]) -> QueryParameter:
+    """A list filter: one of the allowed values (a list) or of a schema's; empty means no filter, as in
+    the tutorial's API (app.workflow.inputs.action_filter)."""
+    one = {"type": "string", "enum": allowed} if isinstance(allowed, list) else allowed
+    return QueryParameter(
+        name=name,
+        schema_extra={"one_of": [one, {"type": "string", "maxLength": 0}], "type": None},
+        description="Empty or left out: no filter",
+    )
+
+
+ActionId = Annotated[str, PathParameter(schema_extra={"format": "uuid"})]
+"""An action's id; anything but a UUID gets a 400 naming the field."""
 
 
 def _answer(**fields: Any) -> Response[Any]:
@@ -51,9 +69,23 @@ def _must_be_caller(claimed: uuid.UUID | None, user: User, field: str) -> None:
 class WorkflowApiController(Controller):
     path = "/api/workflow/actions"
     tags = ["workflow"]
+    security = [{"BearerToken": []}]
 
     # submit_action writes one statement (the action, its audit event, the queue's signal)
-    @post("/", status_code=201, summary="Submit an action for review", opt={ONE_STATEMENT: True})
+    @post(
+        "/",
+        status_code=201,
+        summary="Submit an action for review",
+        opt={ONE_STATEMENT: True},
+        responses=error_responses(400, 401, 403)
+        | {
+            409: ResponseSpec(
+                data_container=DuplicatePendingEnvelope,
+                description="A pending action already has one of its unique keys (such as the username), "
+                "or its type is disabled by its policy",
+            )
+        },
+    )
     async def create_action(
         self,
         request: Request[User, Any, Any],
@@ -66,13 +98,13 @@ class WorkflowApiController(Controller):
         )
         return _answer(message="Action submitted for review", data=action_json(action))
 
-    @get("/", summary="List actions")
+    @get("/", summary="List actions", responses=error_responses(400, 401))
     async def list_actions(
         self,
         db_session: NamedDependency[AsyncSession],
-        status: Annotated[str | None, QueryParameter(name="status")] = None,
-        action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
-        maker_id: Annotated[str | None, QueryParameter(name="makerId")] = None,
+        status: Annotated[str | None, _filter("status", [s.value for s in ActionStatus])] = None,
+        action_type: Annotated[str | None, _filter("actionType", list(REGISTRY))] = None,
+        maker_id: Annotated[str | None, _filter("makerId", {"type": "string", "format": "uuid"})] = None,
         page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE)] = 20,
         cursor: Annotated[
@@ -100,9 +132,9 @@ class WorkflowApiController(Controller):
         }
         return _answer(data=[action_json(row) for row in result.rows], pagination=pagination)
 
-    @get("/{action_id:str}", summary="Get one action")
+    @get("/{action_id:str}", summary="Get one action", responses=error_responses(400, 401, 404))
     async def get_action(
-        self, action_id: FromPath[str], db_session: NamedDependency[AsyncSession]
+        self, action_id: ActionId, db_session: NamedDependency[AsyncSession]
     ) -> Response[ActionDetailEnvelope]:
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
         policy = await policies.pinned_policy(db_session, action.action_type, action.policy_version)
@@ -126,11 +158,12 @@ class WorkflowApiController(Controller):
             "resubmit it (a comment is required to reject or send back). A pending action past its time "
             "to live is refused with 409 and marked expired."
         ),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def review_action(
         self,
         request: Request[User, Any, Any],
-        action_id: FromPath[str],
+        action_id: ActionId,
         data: JSONBody[ReviewIn],
         db_session: NamedDependency[AsyncSession],
     ) -> Response[ReviewEnvelope]:
@@ -146,6 +179,27 @@ class WorkflowApiController(Controller):
         data = {"action": action_json(outcome.action), "executionResult": outcome.execution_result}
         return _answer(message=outcome.message, data=data)
 
+    # withdraw_action writes one statement (the guarded update, its audit event, the queue's signal)
+    @post(
+        "/{action_id:str}/cancel",
+        status_code=200,
+        summary="Withdraw your own pending action",
+        description="Only the action's maker may withdraw it, and only while it is pending (409 after). "
+        "Its status becomes cancelled; a concurrent review and a withdrawal never both succeed.",
+        opt={ONE_STATEMENT: True},
+        responses=error_responses(400, 401, 403, 404, 409),
+    )
+    async def cancel_action(
+        self,
+        request: Request[User, Any, Any],
+        action_id: ActionId,
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[ActionEnvelope]:
+        action = await service.withdraw_action(
+            session=db_session, action_id=parse_action_id(action_id), maker=request.user
+        )
+        return _answer(message="Action withdrawn", data=action_json(action))
+
     @post(
         "/{action_id:str}/resubmit",
         status_code=200,
@@ -155,11 +209,12 @@ class WorkflowApiController(Controller):
             "becomes the next version; approvals of earlier versions no longer count, and it is pending "
             "again with a fresh time to live."
         ),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def resubmit_action(
         self,
         request: Request[User, Any, Any],
-        action_id: FromPath[str],
+        action_id: ActionId,
         data: JSONBody[ResubmitIn],
         db_session: NamedDependency[AsyncSession],
     ) -> Response[ActionEnvelope]:
@@ -187,8 +242,13 @@ def _type_json(kind: ActionType, policy: policies.Policy) -> dict[str, Any]:
 class ActionTypesApiController(Controller):
     path = "/api/workflow/action-types"
     tags = ["workflow"]
+    security = [{"BearerToken": []}]
 
-    @get("/", summary="List the action types, each with its payload's JSON Schema and its policy in force")
+    @get(
+        "/",
+        summary="List the action types, each with its payload's JSON Schema and its policy in force",
+        responses=error_responses(401),
+    )
     async def list_action_types(self, db_session: NamedDependency[AsyncSession]) -> Response[ActionTypeList]:
         current = await policies.current_policies(db_session)
         return _answer(data=[_type_json(kind, current[name]) for name, kind in REGISTRY.items()])
@@ -196,6 +256,7 @@ class ActionTypesApiController(Controller):
     @get(
         "/{name:str}",
         summary="One action type: its schema, its policy in force, every version of it, and pending changes",
+        responses=error_responses(401, 404),
     )
     async def get_action_type(
         self, name: FromPath[str], db_session: NamedDependency[AsyncSession]

@@ -7,12 +7,13 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
+from markupsafe import Markup, escape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.guards import requires_reviewer, requires_submitter
 from app.actions import REGISTRY, get_action_type
 from app.actions.base import ActionType
-from app.errors import Conflict, DomainError, Forbidden, InvalidInput
+from app.errors import Conflict, DomainError, DuplicatePending, Forbidden, InvalidInput
 from app.models import ActionStatus, Role, User, WorkflowAction
 from app.text import without_nul
 from app.web.rendering import page_context, render
@@ -97,11 +98,12 @@ class RequestController(Controller):
                 session=db_session, maker=request.user, action_type=kind.name, raw_payload=raw
             )
         except (InvalidInput, Conflict) as exc:
+            duplicate = isinstance(exc, DuplicatePending)
             options = await kind.options_for_form(db_session)
             context = {
                 "kind": kind,
                 "values": raw,
-                "errors": exc.details or {},
+                "errors": _linking_pending(request, exc) if duplicate else exc.details or {},
                 "message": exc.message,
                 "options": options,
                 "submittable": submittable(request.user),
@@ -219,6 +221,18 @@ class ActionPagesController(Controller):
         return render(
             request, page="workflow/history.html", fragment="workflow/_history_table.html", context=context
         )
+
+
+def _linking_pending(request: Request[User, Any, Any], exc: DuplicatePending) -> dict[str, Markup]:
+    """The refusal's messages by field, each naming its pending request as a link to it."""
+    linked = {}
+    for field, message in (exc.details or {}).items():
+        holder = str(exc.holders[field])
+        href = request.app.route_reverse("action.detail", action_id=holder)
+        # inside the form, a boosted link would inherit its hx-target and land in the form: navigate
+        link = Markup('<a href="{}" hx-boost="false">{}</a>').format(href, holder)
+        linked[field] = escape(message).replace(holder, link)
+    return linked
 
 
 def _decision_fragment(request: Request[User, Any, Any]) -> str:

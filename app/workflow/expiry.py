@@ -35,7 +35,10 @@ WITH due AS (
     FROM due
     WHERE a.id = due.id AND a.status = 'pending'
     RETURNING a.id, a.expires_at,
-        pg_notify('{QUEUE_CHANNEL}', json_build_object('actionId', a.id, 'status', 'expired')::text)
+        pg_notify(
+            '{QUEUE_CHANNEL}',
+            json_build_object('actionId', a.id, 'status', 'expired', 'makerId', a.maker_id)::text
+        )
 )
 INSERT INTO audit_events (occurred_at, event_type, actor_id, action_id, details)
 SELECT now(), 'action_expired', NULL, id,

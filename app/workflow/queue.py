@@ -1,6 +1,8 @@
-"""The live pending queue: the page, its rows fragment, and the event stream that refreshes it."""
+"""The live pending queue: the page, its rows fragment, and the event stream that refreshes it (and that
+carries the notices about the viewer's own requests, see live_signals)."""
 
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -20,7 +22,7 @@ from app.accounts.auth import still_signed_in
 from app.accounts.sessions import SESSION_COOKIE
 from app.actions import REGISTRY
 from app.db import is_disconnect
-from app.models import User
+from app.models import ActionStatus, User
 from app.settings import get_settings
 from app.web.rendering import render
 from app.web.stopping import ServerStopping
@@ -32,9 +34,12 @@ log = logging.getLogger(__name__)
 
 QUEUE_EVENT = "queue-changed"
 SESSION_ENDED_EVENT = "session-ended"
+NOTICE_EVENT = "request-decided"
+"""A request of the viewer's left pending (decided, withdrawn, cancelled...); its data is the action's id."""
 KEEPALIVE_EVENT = "keepalive"
 """Sent when idle, as an event rather than a comment so that the page can tell a silent stream (app.js)."""
 MAX_KEPT_ROWS = 50
+MAX_WAITING_EVENTS = 32
 
 
 class QueueController(Controller):
@@ -75,19 +80,29 @@ class QueueController(Controller):
     async def events(
         self, request: Request[User, Any, Any], channels: NamedDependency[ChannelsPlugin]
     ) -> ServerSentEvent:
-        db, user_id = request.app.state.db, request.user.id
-        session_id = request.cookies.get(SESSION_COOKIE) if request.auth == "session" else None
+        return live_stream(request, channels, queue=True)
 
-        async def allowed() -> bool:
-            return await still_signed_in(db=db, user_id=user_id, session_id=session_id)
 
-        signals = _queue_signals(
-            channels,
-            allowed,
-            stopping=request.app.state.stopping,
-            keepalive_seconds=get_settings().queue_keepalive_seconds,
-        )
-        return ServerSentEvent(signals, retry_duration=2000)
+def live_stream(
+    request: Request[User, Any, Any], channels: ChannelsPlugin, *, queue: bool
+) -> ServerSentEvent:
+    """The caller's event stream: the queue's refreshes when `queue`, and always the notices about the
+    caller's own requests (a page that shows the queue needs no second stream for them)."""
+    db, user_id = request.app.state.db, request.user.id
+    session_id = request.cookies.get(SESSION_COOKIE) if request.auth == "session" else None
+
+    async def allowed() -> bool:
+        return await still_signed_in(db=db, user_id=user_id, session_id=session_id)
+
+    signals = live_signals(
+        channels,
+        allowed,
+        stopping=request.app.state.stopping,
+        keepalive_seconds=get_settings().queue_keepalive_seconds,
+        viewer_id=user_id,
+        queue=queue,
+    )
+    return ServerSentEvent(signals, retry_duration=2000)
 
 
 def kept_ids(keep: str | None) -> list[uuid.UUID]:
@@ -96,26 +111,51 @@ def kept_ids(keep: str | None) -> list[uuid.UUID]:
     return [found for found in ids if found is not None]
 
 
-async def _queue_signals(
+def news_of(raw: bytes, viewer_id: uuid.UUID, *, queue: bool) -> list[tuple[str, str]]:
+    """The events one signal (app.workflow.notify.queue_message) means for this viewer's stream: a
+    queue refresh (queue streams only), and a notice when a request of the viewer's left pending."""
+    news = [(QUEUE_EVENT, "changed")] if queue else []
+    try:
+        message = json.loads(raw)
+        action_id, status, maker_id = (uuid.UUID(message["actionId"]), message["status"], message["makerId"])
+    except (ValueError, KeyError, TypeError):
+        return news
+    if maker_id == str(viewer_id) and status != ActionStatus.PENDING:
+        news.append((NOTICE_EVENT, str(action_id)))
+    return news
+
+
+async def live_signals(
     channels: ChannelsPlugin,
     allowed: Callable[[], Awaitable[bool]],
     stopping: ServerStopping,
     keepalive_seconds: float,
+    *,
+    viewer_id: uuid.UUID,
+    queue: bool,
 ) -> AsyncGenerator[SSEData, None]:
-    """One event per burst of committed changes, and a keepalive event when idle so that proxies keep
-    the stream and the page knows it is alive.
+    """One queue event per burst of committed changes (queue streams), one notice per change to
+    one of the viewer's requests, and a keepalive event when idle so that proxies keep the stream
+    and the page knows it is alive.
 
     Before each, the caller must still be signed in; when not, a last event tells the page so and
     the stream ends. It also ends when the server begins to stop, which would otherwise wait for it.
     After a reconnection the page refreshes itself (static/js/app.js).
     """
     subscriber = await channels.subscribe([QUEUE_CHANNEL])
-    send, receive = anyio.create_memory_object_stream[bytes](1)
+    send, receive = anyio.create_memory_object_stream[tuple[str, str]](MAX_WAITING_EVENTS)
+    refresh_waiting = False
 
-    async def signal(event: bytes) -> None:
-        # a refresh already waiting to go out covers this change too; a closed stream means stopping
-        with contextlib.suppress(anyio.WouldBlock, anyio.ClosedResourceError):
-            send.send_nowait(event)
+    async def signal(raw: bytes) -> None:
+        nonlocal refresh_waiting
+        for event in news_of(raw, viewer_id, queue=queue):
+            # a refresh already waiting to go out covers this change too
+            if event[0] == QUEUE_EVENT and refresh_waiting:
+                continue
+            # a full buffer drops the event (the page catches up on its next refresh); closed: stopping
+            with contextlib.suppress(anyio.WouldBlock, anyio.ClosedResourceError):
+                send.send_nowait(event)
+                refresh_waiting = refresh_waiting or event[0] == QUEUE_EVENT
 
     try:
         with stopping.on_stop(send.close):
@@ -127,8 +167,12 @@ async def _queue_signals(
                     if not signed_in:
                         yield ServerSentEventMessage(event=SESSION_ENDED_EVENT, data="signed out")
                         return
-                    event = QUEUE_EVENT if news == "changed" else KEEPALIVE_EVENT
-                    yield ServerSentEventMessage(event=event, data=news)
+                    if news == "idle":
+                        yield ServerSentEventMessage(event=KEEPALIVE_EVENT, data="idle")
+                        continue
+                    if news[0] == QUEUE_EVENT:
+                        refresh_waiting = False
+                    yield ServerSentEventMessage(event=news[0], data=news[1])
     finally:
         with anyio.CancelScope(shield=True):  # a client that leaves arrives here as a cancellation
             await channels.unsubscribe(subscriber)
@@ -146,13 +190,12 @@ async def _ask(allowed: Callable[[], Awaitable[bool]]) -> bool | None:
 
 
 async def _next_news(
-    receive: MemoryObjectReceiveStream[bytes], keepalive_seconds: float
-) -> Literal["changed", "idle", "stopping"]:
-    """Wait for a change, for at most keepalive_seconds; "stopping" once the sending side closed."""
+    receive: MemoryObjectReceiveStream[tuple[str, str]], keepalive_seconds: float
+) -> tuple[str, str] | Literal["idle", "stopping"]:
+    """Wait for an event, for at most keepalive_seconds; "stopping" once the sending side closed."""
     with anyio.move_on_after(keepalive_seconds):
         try:
-            await receive.receive()
+            return await receive.receive()
         except anyio.EndOfStream:
             return "stopping"
-        return "changed"
     return "idle"

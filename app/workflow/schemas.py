@@ -4,16 +4,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from litestar.openapi.datastructures import ResponseSpec
 from pydantic import ConfigDict, Field
 from sqlmodel import SQLModel
 
+from app.actions import REGISTRY
 from app.text import Text
 
 
 class CreateActionIn(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    actionType: str = Field(min_length=1, max_length=50)
+    actionType: str = Field(min_length=1, max_length=50, json_schema_extra={"enum": list(REGISTRY)})
     payload: dict[str, Any]
     makerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
@@ -237,3 +239,35 @@ class ErrorEnvelope(SQLModel):
     success: bool = False
     error: str
     details: list[ErrorDetail] | None = None
+
+
+class DuplicatePendingEnvelope(ErrorEnvelope):
+    """A 409 to a submission: a pending action already has one of its unique keys."""
+
+    pendingActionId: uuid.UUID
+    """The pending action holding the (first) key; each detail names the one holding its field's key."""
+
+
+ERROR_MEANINGS = {
+    400: "Invalid input: `details` names each field and what is wrong with it",
+    401: "Not authenticated: no valid bearer token (or browser session)",
+    403: "Not allowed: a role is missing, the action is your own, an id names someone else, "
+    "or a browser request lacks its CSRF token",
+    404: "No action has this id",
+    409: "The action is not pending any more, you have already reviewed it, or current data "
+    "refused its execution (it stays pending; `error` says why)",
+}
+"""What each error status means on the workflow API; every error answers with the same envelope."""
+
+
+def error_responses(*status_codes: int, **meanings: str) -> dict[int, ResponseSpec]:
+    """The error answers a route gives, documented with the envelope the app sends (app.web.errors);
+    `meanings` replaces ERROR_MEANINGS' words for a status, keyed "e403" and so on."""
+    return {
+        code: ResponseSpec(
+            data_container=ErrorEnvelope,
+            description=meanings.get(f"e{code}", ERROR_MEANINGS[code]),
+            generate_examples=False,
+        )
+        for code in status_codes
+    }

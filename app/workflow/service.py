@@ -18,18 +18,40 @@ from typing import Any
 
 from asyncpg import IntegrityConstraintViolationError
 from pydantic import ValidationError
-from sqlalchemy import Text, bindparam, cast, exists, func, insert, literal, select, true, update
+from sqlalchemy import (
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions import get_action_type
-from app.actions.base import ActionRefused, ActionType, ExecutionContext, InvalidPayload
+from app.actions.base import ActionRefused, ActionType, ExecutionContext, InvalidPayload, Payload
 from app.audit import appended_event_values, event_appended_with, record_event
 from app.db import DriverStatement, as_row, driver_connection
-from app.errors import ActionExpired, Conflict, ExecutionRefused, Forbidden, InvalidInput, NotFound
+from app.errors import (
+    ActionExpired,
+    Conflict,
+    DuplicatePending,
+    ExecutionRefused,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from app.models import (
+    PENDING_KEY_COLUMNS,
     ActionPolicy,
     ActionReview,
     ActionStatus,
@@ -87,13 +109,18 @@ def _insert_pinned_to_policy() -> Any:
         .select_from(one_row.outerjoin(latest, true()))
         .where(func.coalesce(latest.c.enabled, true()))
     )
-    return insert(ACTIONS).from_select(columns, source).returning(*ACTIONS.c)
+    return upsert(ACTIONS).from_select(columns, source).on_conflict_do_nothing().returning(*ACTIONS.c)
 
 
 def _submission() -> DriverStatement:
     """The action's INSERT, its audit event and the queue's signal: one statement, so a submission
-    is atomic with no BEGIN and COMMIT round trips (the API runs it outside a transaction). A type
-    disabled by its policy inserts nothing, and the statement returns no row."""
+    is atomic with no BEGIN and COMMIT round trips (the API runs it outside a transaction).
+
+    It inserts nothing, and the statement returns no row, when the type is disabled by its policy,
+    or when a pending action holds one of its unique keys (the partial unique indexes on
+    unique_key_1 and unique_key_2), even one submitted at the same moment, whose transaction the
+    index makes this one wait for. Not an error: a unique violation would abort the caller's
+    transaction (the form's), where "nothing inserted" leaves it usable."""
     added = _insert_pinned_to_policy().cte("added_action")
     event = event_appended_with(added, added.c.id)
     return DriverStatement.of(
@@ -102,6 +129,17 @@ def _submission() -> DriverStatement:
 
 
 _SUBMIT = _submission()
+# the literal status lets the planner use the partial indexes, whose predicate it must imply
+_PENDING_HOLDERS = DriverStatement.of(
+    select(ACTIONS.c.id, *(ACTIONS.c[column] for column in PENDING_KEY_COLUMNS))
+    .where(
+        ACTIONS.c.status == literal_column(f"'{ActionStatus.PENDING.value}'"),
+        or_(*(ACTIONS.c[column] == bindparam(column) for column in PENDING_KEY_COLUMNS)),
+    )
+    .order_by(ACTIONS.c.created_at, ACTIONS.c.id)
+)
+SUBMIT_ATTEMPTS = 3
+"""Tries of a submission whose key was held by a pending action that was decided before it could be named."""
 _LOCK_ACTION = DriverStatement.of(
     select(
         *ACTIONS.c,
@@ -158,6 +196,7 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
         Forbidden: the maker lacks the role the type asks of its makers (maker, or admin).
         InvalidInput: unknown type, invalid payload, or a conflict with current data.
         Conflict: the type's policy is disabled.
+        DuplicatePending: a pending action has one of its unique keys (nothing was written).
     """
     _require_maker_role(maker, get_action_type(action_type))
     kind = _known_type(action_type)
@@ -170,21 +209,52 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
         raise InvalidInput("The payload conflicts with current data", details=conflicts)
     summary = await kind.summarize(session, payload)
     # the model gives the defaults (id, status, times); one INSERT stores it and signals the queue
+    keys = kind.pending_keys(payload)
     action = WorkflowAction(
-        action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id
+        action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id, **keys
     )
     event = appended_event_values("action_submitted", maker.id, {"actionType": kind.name, "summary": summary})
+    values = _driver_values(action.model_dump())
     connection = await driver_connection(session)
-    found = await _SUBMIT.fetchrow(
-        connection,
-        signal=queue_message(action.id, action.status),
-        expiry_base=action.created_at,
-        **_driver_values(action.model_dump()),
-        **event,
+    for _ in range(SUBMIT_ATTEMPTS):
+        found = await _SUBMIT.fetchrow(
+            connection,
+            signal=queue_message(action.id, action.status, maker.id),
+            expiry_base=action.created_at,
+            **values,
+            **event,
+        )
+        if found is not None:
+            return as_row(found)
+        # refused by a pending action with one of the keys: name it (a later statement sees it
+        # committed), unless it was decided meanwhile and the key is free again: then try again
+        holders = await _PENDING_HOLDERS.fetch(connection, **keys)
+        if holders:
+            raise _duplicate(kind, payload, keys, holders)
+        if not (await policies.current_policy(session, kind.name)).enabled:
+            raise Conflict(f"{kind.label} is disabled by its policy: no new requests of this type are taken")
+    raise Conflict("Another request with the same details was just submitted or decided: submit again")
+
+
+def _duplicate(
+    kind: ActionType, payload: Payload, keys: dict[str, str | None], holders: list[Any]
+) -> DuplicatePending:
+    """The refusal of a submission: for each key a pending action holds, which one holds it."""
+    held: dict[str, uuid.UUID] = {}
+    details: dict[str, str] = {}
+    for key, column in zip(kind.unique_keys, PENDING_KEY_COLUMNS, strict=False):
+        holder = next((row["id"] for row in holders if row[column] == keys[column]), None)
+        if holder is not None:
+            held[key.field] = holder
+            details[key.field] = (
+                f"Request {holder} is already pending for the {key.name} {key.value(payload)}"
+            )
+    first = next(iter(held.values()))
+    return DuplicatePending(
+        f"A pending request ({first}) already asks for this",
+        details=details,
+        holders=held,
     )
-    if found is None:
-        raise Conflict(f"{kind.label} is disabled by its policy: no new requests of this type are taken")
-    return as_row(found)
 
 
 async def _check_reviewer_role(session: AsyncSession, action: Row, reviewer: User) -> None:
@@ -281,7 +351,7 @@ async def _review_and_update(
     status = changes.get("status", action.status)
     connection = await driver_connection(session)
     found = await statement.fetchrow(
-        connection, action_id=action.id, signal=queue_message(action.id, status), **values
+        connection, action_id=action.id, signal=queue_message(action.id, status, action.maker_id), **values
     )
     return as_row(found)
 
@@ -469,7 +539,9 @@ def _reason(exc: Exception) -> str:
 
 def _queue_signal_per_row(status: str) -> Any:
     """queue_signal's message, built in SQL for each row an UPDATE touches."""
-    message = func.json_build_object("actionId", ACTIONS.c.id, "status", status)
+    message = func.json_build_object(
+        "actionId", ACTIONS.c.id, "status", status, "makerId", ACTIONS.c.maker_id
+    )
     return func.pg_notify(QUEUE_CHANNEL, cast(message, Text)).label("queue_signal")
 
 
@@ -549,15 +621,24 @@ async def resubmit_action(
         "error": None,
         "expires_at": now + timedelta(hours=policy.ttl_hours),
         "updated_at": now,
+        # pending again: its keys count again, as the new payload has them
+        **kind.pending_keys(payload),
     }
-    resubmitted = (
-        await connection.execute(
-            update(ACTIONS)
-            .where(ACTIONS.c.id == action_id)
-            .values(changes)
-            .returning(*ACTIONS.c, _queue_signal_per_row(ActionStatus.PENDING.value))
-        )
-    ).one()
+    try:
+        async with session.begin_nested():
+            resubmitted = (
+                await connection.execute(
+                    update(ACTIONS)
+                    .where(ACTIONS.c.id == action_id)
+                    .values(changes)
+                    .returning(*ACTIONS.c, _queue_signal_per_row(ActionStatus.PENDING.value))
+                )
+            ).one()
+    except IntegrityError as exc:
+        holders = await _PENDING_HOLDERS.fetch(await driver_connection(session), **kind.pending_keys(payload))
+        if holders:
+            raise _duplicate(kind, payload, kind.pending_keys(payload), holders) from exc
+        raise Conflict("Another request with the same details was just submitted: resubmit again") from exc
     await record_event(
         session=session,
         event_type="action_resubmitted",
@@ -585,7 +666,7 @@ async def _keep_versions(
         # version 1 was submitted with the action; a later one when it was resubmitted
         "submitted_at": action.created_at if action.version == 1 else action.updated_at,
     }
-    await connection.execute(pg_insert(VERSIONS).values(outgoing).on_conflict_do_nothing())
+    await connection.execute(upsert(VERSIONS).values(outgoing).on_conflict_do_nothing())
     await connection.execute(
         insert(VERSIONS).values(
             action_id=action.id, version=version, payload=payload, summary=summary, submitted_at=now
@@ -611,3 +692,61 @@ def payload_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Field
         for name in fields
         if before.get(name) != after.get(name)
     ]
+
+
+def _withdrawal() -> DriverStatement:
+    """The maker's withdrawal: the action's UPDATE, guarded by its maker and its being pending, with
+    its audit event and the queue's signal, in one statement. The guard is the lock: a concurrent
+    review holds the row until it commits, after which PostgreSQL re-checks the guard on the new row,
+    so a withdrawal and a decision never both succeed. No row back: nothing changed, no event."""
+    withdrawn = (
+        update(ACTIONS)
+        .where(
+            ACTIONS.c.id == bindparam("action_id"),
+            ACTIONS.c.maker_id == bindparam("maker_id"),
+            ACTIONS.c.status == ActionStatus.PENDING.value,
+        )
+        .values(
+            status=ActionStatus.CANCELLED.value,
+            reviewed_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        )
+        .returning(*ACTIONS.c)
+        .cte("withdrawn_action")
+    )
+    event = event_appended_with(withdrawn, withdrawn.c.id)
+    return DriverStatement.of(select(*withdrawn.c, _signal()).select_from(withdrawn.join(event, true())))
+
+
+_WITHDRAW = _withdrawal()
+_WHY_NOT_WITHDRAWN = DriverStatement.of(
+    select(ACTIONS.c.maker_id, ACTIONS.c.status).where(ACTIONS.c.id == bindparam("action_id"))
+)
+WITHDRAWN_EVENT = "action_withdrawn"
+
+
+async def withdraw_action(*, session: AsyncSession, action_id: uuid.UUID, maker: User) -> Row:
+    """The maker cancels their own pending action (status cancelled); audited, queues told.
+
+    Raises:
+        NotFound: no such action.
+        Forbidden: someone else made it.
+        Conflict: it is not pending any more (decided, or already withdrawn).
+    """
+    connection = await driver_connection(session)
+    found = await _WITHDRAW.fetchrow(
+        connection,
+        action_id=action_id,
+        maker_id=maker.id,
+        now=utcnow(),
+        signal=queue_message(action_id, ActionStatus.CANCELLED.value, maker.id),
+        **appended_event_values(WITHDRAWN_EVENT, maker.id, {}),
+    )
+    if found is not None:
+        return as_row(found)
+    current = await _WHY_NOT_WITHDRAWN.fetchrow(connection, action_id=action_id)
+    if current is None:
+        raise NotFound("No action has this id")
+    if current["maker_id"] != maker.id:
+        raise Forbidden("Only its maker can withdraw an action")
+    raise Conflict(f"The action is not pending any more: it is {current['status']}")

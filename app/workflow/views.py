@@ -379,10 +379,18 @@ async def decided_in_hand(
     return [
         replace(
             _view(action, names.get(action.maker_id, "?"), viewer, extras),
-            decided_by=names.get(action.checker_id, "?") if action.checker_id else "the system",
+            decided_by=_decided_by(action, names),
         )
         for action in actions
     ]
+
+
+def _decided_by(action: WorkflowAction, names: dict[uuid.UUID, str]) -> str:
+    if action.checker_id:
+        return names.get(action.checker_id, "?")
+    # a withdrawal leaves no reason behind; the system's cancellations (a disabled maker) give one
+    withdrawn = action.status == ActionStatus.CANCELLED and action.error is None
+    return "its maker" if withdrawn else "the system"
 
 
 async def action_view(*, session: AsyncSession, action: WorkflowAction, viewer: User | None) -> ActionView:

@@ -16,6 +16,8 @@
     if (source.dataset.opened) {
       const refresher = source.querySelector("[data-refresh-on-reconnect]");
       if (refresher) htmx.trigger(refresher, "queue-reconnected");
+      const notices = source.querySelector("[data-notices]");
+      if (notices) htmx.trigger(notices, "notices-reconnected");
     }
     source.dataset.opened = "true";
     indicator("open", "Live");
@@ -49,14 +51,15 @@
       clearTimeout(timer);
       timer = setTimeout(giveUp, silentAfterMs);
     }
-    ["open", "keepalive", "queue-changed"].forEach(function (name) {
+    ["open", "keepalive", "queue-changed", "request-decided"].forEach(function (name) {
       source.addEventListener(name, heardFrom);
     });
     heardFrom();
   }
 
   document.addEventListener("htmx:configRequest", function (event) {
-    if (event.detail.elt.hasAttribute("data-refresh-on-reconnect")) {
+    const elt = event.detail.elt;
+    if (elt.hasAttribute("data-refresh-on-reconnect") || elt.hasAttribute("data-notices")) {
       event.detail.headers["X-Background-Refresh"] = "true";
     }
   });
@@ -162,10 +165,13 @@
     return held;
   }
 
-  // a row someone else decided stays until its note is dismissed (or the page is reloaded)
+  // a row someone else decided stays until its note is dismissed (or the page is reloaded); so does
+  // a notice about one's own request
   document.addEventListener("click", function (event) {
     const button = event.target.closest && event.target.closest("[data-dismiss-row]");
     if (button) button.closest("tr").remove();
+    const notice = event.target.closest && event.target.closest("[data-dismiss-toast]");
+    if (notice) notice.closest(".toast").remove();
   });
 
   document.addEventListener("htmx:configRequest", function (event) {

@@ -8,7 +8,7 @@ from app.actions import REGISTRY
 from app.actions.base import ActionRefused
 from app.actions.create_promotion import CreatePromotionPayload, DiscountType
 from app.models import Promotion
-from tests.factories import execution_context, promotion_payload, review, submit
+from tests.factories import execution_context, promotion_payload, review, same_key_as_before_the_rule, submit
 from tests.factories import field_errors as errors_for
 
 pytestmark = pytest.mark.anyio
@@ -194,7 +194,8 @@ async def test_the_largest_fixed_discount_fits_the_database(client, db, maker, c
 async def test_code_taken_since_submission_refuses_the_approval(client, db, maker, checker):
     payload = promotion_payload(code="ONCE-ONLY")
     first = await submit(client, maker, "create_promotion", payload)
-    second = await submit(client, maker, "create_promotion", payload)
+    second = await submit(client, maker, "create_promotion", promotion_payload())
+    await same_key_as_before_the_rule(db, second, code="ONCE-ONLY")
     assert (await review(client, checker, first["id"])).status_code == 200
     response = await review(client, checker, second["id"])
     assert response.status_code == 409

@@ -2,6 +2,7 @@ import pytest
 
 from app.actions import REGISTRY, get_action_type
 from app.actions.base import ActionType, Payload
+from app.models import PENDING_KEY_COLUMNS
 from app.settings import PROJECT_ROOT
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -56,3 +57,52 @@ def test_registered_type_refuses_unknown_fields(name):
 
 def test_unknown_type_is_none():
     assert get_action_type("transfer_everything") is None
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_registered_type_has_room_for_its_unique_keys_and_reports_them_on_its_fields(name):
+    kind = REGISTRY[name]
+    assert len(kind.unique_keys) <= len(PENDING_KEY_COLUMNS)
+    payload = kind.parse(kind.sample)
+    fields = set(payload.to_json())
+    for key in kind.unique_keys:
+        assert key.field in fields, f"{name}'s key {key.name} names no field of its payload"
+        assert key.stored(payload).startswith(f"{key.name}:")
+
+
+def test_a_key_of_one_name_sits_in_one_column_whatever_the_type():
+    """The index compares a column with itself: two types' emails clash only in the same column."""
+    columns: dict[str, set[int]] = {}
+    for kind in REGISTRY.values():
+        for position, key in enumerate(kind.unique_keys):
+            columns.setdefault(key.name, set()).add(position)
+    assert all(len(positions) == 1 for positions in columns.values()), columns
+
+
+def test_the_declared_keys():
+    declared = {name: [key.name for key in kind.unique_keys] for name, kind in REGISTRY.items()}
+    assert declared == {
+        "create_user": ["username", "email"],
+        "create_account": ["account number"],
+        "create_promotion": ["promotion code"],
+        "resend_activation": ["activation link of user"],
+        "update_user": [],
+        "update_policy": [],  # a change made against a replaced version is refused instead (baseVersion)
+    }
+
+
+def test_keys_are_stored_as_the_type_normalises_them():
+    user = REGISTRY["create_user"].parse(
+        {"username": " Ana.Lopez ", "email": "Ana@Example.COM", "fullName": "Ana", "roles": ["maker"]}
+    )
+    assert REGISTRY["create_user"].pending_keys(user) == {
+        "unique_key_1": "username:ana.lopez",
+        "unique_key_2": "email:ana@example.com",
+    }
+    promotion = REGISTRY["create_promotion"].parse(
+        REGISTRY["create_promotion"].sample | {"code": " spring-10 "}
+    )
+    assert REGISTRY["create_promotion"].pending_keys(promotion) == {
+        "unique_key_1": "promotion code:SPRING-10",
+        "unique_key_2": None,
+    }

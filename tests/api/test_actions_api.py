@@ -165,7 +165,11 @@ async def test_review_deeply_nested_json_is_400(client, maker, checker):
         headers={**checker.headers, "Content-Type": "application/json"},
     )
     assert response.status_code == 400
-    assert response.json() == {"success": False, "error": "The request body is nested too deeply"}
+    assert response.json() == {
+        "success": False,
+        "error": "The request body is nested too deeply",
+        "details": [{"field": "body", "message": "The request body is nested too deeply"}],
+    }
     assert (await fetch(client, maker, action["id"]))["status"] == "pending"
 
 

@@ -49,6 +49,9 @@ async def test_disabling_a_maker_cancels_their_pending_actions_and_tells_the_que
 
     assert sorted(s["actionId"] for s in signals) == sorted([first["id"], second["id"]])
     assert {s["status"] for s in signals} == {"cancelled"}
+    # the bulk UPDATE builds the message in SQL: the same keys as queue_message, makerId included
+    assert all(set(s) == {"actionId", "status", "makerId"} for s in signals)
+    assert {s["makerId"] for s in signals} == {maker.id}
     assert await _status(db, first["id"]) == "cancelled"
     assert await _status(db, second["id"]) == "cancelled"
     assert await _status(db, decided["id"]) == "approved"

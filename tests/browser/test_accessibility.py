@@ -224,3 +224,26 @@ def test_field_borders_and_focus_rings_have_at_least_3_to_1_contrast(server, peo
         if value < 3
     }
     assert too_low == {}, f"below 3:1: {too_low} (all: {measured})"
+
+
+def test_my_requests_withdraw_and_notices_have_no_violations(server, people, new_context, audit):
+    maker, checker = people("maker"), people("checker")
+    kept, withdrawn = _submit_user(server, maker, "axe.kept"), _submit_user(server, maker, "axe.gone")
+    page = log_in(new_context(), server.url, maker, "/my-requests")
+    expect(page.locator(f"#my-request-{kept}")).to_be_visible()
+    expect(page.locator("#notices-since")).not_to_have_value("")
+    audit(page, "my requests")
+
+    response = _post_json(server, checker, f"/api/workflow/actions/{kept}/review", {"status": "approved"})
+    assert response.status_code == 200, response.text
+    expect(page.locator(f".toast[data-action-id='{kept}']")).to_be_visible()
+    audit(page, "my requests with a notice")
+
+    page.locator(f"#my-request-{withdrawn}").get_by_role("button", name="Withdraw…").click()
+    expect(page.get_by_role("heading", name="Withdraw this request?")).to_be_visible()
+    audit(page, "withdraw confirmation")
+    page.get_by_role("button", name="Withdraw request").click()
+    expect(page.locator("#withdrawn-note")).to_be_visible()
+    audit(page, "my requests after a withdrawal")
+    page.goto(f"{server.url}/actions/{withdrawn}/withdraw")
+    audit(page, "withdraw refused")

@@ -208,3 +208,21 @@ async def test_a_user_without_the_maker_role_cannot_open_or_post_the_form(client
     )
     assert response.status_code == 403
     assert await _actions(db) == []
+
+
+async def test_a_duplicate_of_a_pending_request_is_a_409_linking_to_it_under_its_field(
+    client, db, maker_session
+):
+    first = {"actionType": "create_promotion", **promotion_payload(code="FORM-DUP")}
+    assert (await _post(client, first)).status_code == 200
+    [(pending_id, *_)] = await _actions(db)
+
+    response = await _post(client, first | {"code": "form-dup", "name": "Kept <name>"})
+
+    assert response.status_code == 409, response.text
+    code = _label_of(response.text, "code")
+    assert 'aria-invalid="true" aria-describedby="error-code"' in code
+    assert f'<a href="/actions/{pending_id}" hx-boost="false">{pending_id}</a>' in code
+    assert "promotion code FORM-DUP" in code
+    assert 'value="Kept &lt;name&gt;"' in _label_of(response.text, "name")
+    assert len(await _actions(db)) == 1

@@ -26,3 +26,11 @@ async def test_the_prefill_tops_up_pending_actions_that_the_app_lists_and_can_ap
     )
     assert approved.status_code == 200, approved.text
     assert approved.json()["data"]["executionResult"]["code"] == oldest["payload"]["code"]
+
+    # the prefilled rows hold their codes as a submission would: a second request for one is refused
+    duplicate = await client.post(
+        "/api/workflow/actions",
+        json={"actionType": "create_promotion", "payload": {**oldest["payload"], "code": "prefill-2"}},
+        headers=maker.headers,
+    )
+    assert duplicate.status_code == 409, duplicate.text

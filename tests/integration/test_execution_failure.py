@@ -10,7 +10,14 @@ from app.actions import REGISTRY
 from app.actions.base import ActionRefused
 from app.models import ActionReview, AuditEvent, Promotion, User, WorkflowAction
 from tests.auditing import chain_report, seal_all
-from tests.factories import make_actor, promotion_payload, review, submit, user_payload
+from tests.factories import (
+    make_actor,
+    promotion_payload,
+    review,
+    same_key_as_before_the_rule,
+    submit,
+    user_payload,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -43,7 +50,8 @@ async def fetch(client, actor, action_id: str) -> dict:
 
 async def test_username_taken_since_submission(client, db, maker, checker):
     first = await submit(client, maker, "create_user", user_payload(username="dupe"))
-    second = await submit(client, maker, "create_user", user_payload(username="dupe"))
+    second = await submit(client, maker, "create_user", user_payload())
+    await same_key_as_before_the_rule(db, second, username="dupe")
     assert (await review(client, checker, first["id"])).status_code == 200
 
     response = await review(client, checker, second["id"], "approved", "fine by me")
@@ -79,7 +87,8 @@ async def test_username_taken_since_submission(client, db, maker, checker):
 async def test_a_refused_action_can_be_retried_and_then_rejected(client, db, maker, checker):
     other_checker = await make_actor(db, "checker")
     first = await submit(client, maker, "create_user", user_payload(username="twice"))
-    second = await submit(client, maker, "create_user", user_payload(username="twice"))
+    second = await submit(client, maker, "create_user", user_payload())
+    await same_key_as_before_the_rule(db, second, username="twice")
     assert (await review(client, checker, first["id"])).status_code == 200
     assert (await review(client, checker, second["id"])).status_code == 409
     # the refusal left no review behind, so the same checker may try again; it is refused again
@@ -124,7 +133,8 @@ async def test_a_unique_violation_at_execution_is_a_409_not_a_500(client, db, ma
         return {}
 
     first = await submit(client, maker, "create_user", user_payload(username="racer"))
-    second = await submit(client, maker, "create_user", user_payload(username="racer"))
+    second = await submit(client, maker, "create_user", user_payload())
+    await same_key_as_before_the_rule(db, second, username="racer")
     assert (await review(client, checker, first["id"])).status_code == 200
     monkeypatch.setitem(REGISTRY, "create_user", dataclasses.replace(real, check_current_data=no_conflicts))
 

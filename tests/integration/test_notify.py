@@ -18,18 +18,22 @@ async def test_only_committed_changes_are_signalled(db, database_url):
     listener = await asyncpg.connect(database_url)
     await listener.add_listener(QUEUE_CHANNEL, lambda *args: received.put_nowait(args[-1]))
     try:
-        rolled_back, committed = uuid.uuid4(), uuid.uuid4()
+        rolled_back, committed, maker_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         async with db.sessions() as session:
             await session.begin()
-            await notify_queue_changed(session=session, action_id=rolled_back, status="pending")
+            await notify_queue_changed(
+                session=session, action_id=rolled_back, status="pending", maker_id=maker_id
+            )
             await session.rollback()
         async with db.sessions() as session, session.begin():
-            await notify_queue_changed(session=session, action_id=committed, status="pending")
+            await notify_queue_changed(
+                session=session, action_id=committed, status="pending", maker_id=maker_id
+            )
 
         with anyio.fail_after(5):
             first = json.loads(await received.get())
     finally:
         await listener.close()
     # notifications arrive in commit order: had the rolled-back one been sent, it would be first
-    assert first == {"actionId": str(committed), "status": "pending"}
+    assert first == {"actionId": str(committed), "status": "pending", "makerId": str(maker_id)}
     assert received.empty()

@@ -5,7 +5,14 @@ from sqlmodel import col, func, select
 
 from app.models import Account, ActionReview, AuditEvent, User
 from app.workflow import service
-from tests.factories import account_payload, make_actor, review, submit, user_payload
+from tests.factories import (
+    account_payload,
+    make_actor,
+    review,
+    same_key_as_before_the_rule,
+    submit,
+    user_payload,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -101,7 +108,8 @@ async def test_concurrent_approve_and_reject_decide_once(live_client, db, maker)
 async def test_concurrent_approvals_of_two_actions_for_one_username(live_client, db, maker):
     first_checker, second_checker = await make_actor(db, "checker"), await make_actor(db, "checker")
     first = await submit(live_client, maker, "create_user", user_payload(username="only-one"))
-    second = await submit(live_client, maker, "create_user", user_payload(username="only-one"))
+    second = await submit(live_client, maker, "create_user", user_payload())
+    await same_key_as_before_the_rule(db, second, username="only-one")
 
     responses = await asyncio.gather(
         review(live_client, first_checker, first["id"]), review(live_client, second_checker, second["id"])

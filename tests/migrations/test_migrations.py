@@ -299,3 +299,65 @@ def test_emails_stored_before_the_bare_address_rule_are_normalised(scratch_url):
     }
     command.downgrade(config, before)
     assert fetch(scratch_url, "SELECT email FROM users WHERE username = 'bo'") == [("bo@demo.example",)]
+
+
+PENDING_KEYS = "5e1d7c3a9b24"
+
+
+def test_pending_actions_get_their_keys_and_the_oldest_keeps_a_shared_one(scratch_url):
+    config = alembic_config(scratch_url)
+    before = ScriptDirectory.from_config(config).get_revision(PENDING_KEYS).down_revision
+    command.upgrade(config, before)
+    maker = uuid.uuid4()
+    fetch(
+        scratch_url,
+        "INSERT INTO users (id, username, email, roles, is_active, failed_logins, created_at, updated_at)"
+        f" VALUES ('{maker}', 'mo', 'mo@x.io', '{{maker}}', true, 0, now(), now())",
+    )
+    actions = [  # name, type, status, payload; each a second younger than the one before
+        ("ana", "create_user", "pending", '{"username": "ana", "email": "ana@x.io"}'),
+        ("ana-mail", "create_user", "pending", '{"username": "bo", "email": "ana@x.io"}'),
+        ("account", "create_account", "pending", '{"accountNumber": "ACC123456"}'),
+        ("decided", "create_promotion", "rejected", '{"code": "P-1"}'),
+        ("promotion", "create_promotion", "pending", '{"code": "P-1"}'),
+        ("promotion-again", "create_promotion", "pending", '{"code": "P-1"}'),
+        ("link", "resend_activation", "pending", f'{{"userId": "{maker}"}}'),
+        ("change", "update_user", "pending", f'{{"userId": "{maker}", "fullName": "Mo"}}'),
+    ]
+    for number, (name, action_type, status, payload) in enumerate(actions):
+        fetch(
+            scratch_url,
+            "INSERT INTO workflow_actions (id, action_type, status, payload, summary, maker_id,"
+            " required_approvals, approvals, created_at, updated_at) VALUES (gen_random_uuid(),"
+            f" '{action_type}', '{status}', '{payload}'::jsonb, '{name}', '{maker}', 1, 0,"
+            f" now() + interval '{number} seconds', now())",
+        )
+
+    command.upgrade(config, PENDING_KEYS)
+
+    keys = {
+        row[0]: row[1:]
+        for row in fetch(scratch_url, "SELECT summary, unique_key_1, unique_key_2 FROM workflow_actions")
+    }
+    assert keys == {
+        "ana": ("username:ana", "email:ana@x.io"),
+        "ana-mail": ("username:bo", None),  # the email is the older request's
+        "account": ("account number:ACC123456", None),
+        "decided": (None, None),
+        "promotion": ("promotion code:P-1", None),
+        "promotion-again": (None, None),
+        "link": (f"activation link of user:{maker}", None),
+        "change": (None, None),
+    }
+    with pytest.raises(asyncpg.UniqueViolationError):
+        fetch(
+            scratch_url, "UPDATE workflow_actions SET unique_key_1 = 'username:ana' WHERE summary = 'account'"
+        )
+    command.downgrade(config, before)
+    assert (
+        fetch(
+            scratch_url,
+            "SELECT column_name FROM information_schema.columns WHERE column_name LIKE 'unique_key%'",
+        )
+        == []
+    )

@@ -1,7 +1,7 @@
 """send back and resubmit (versions, reviews per version) and expiry (expires_at)
 
 Revision ID: 3f7a9c2e5b14
-Revises: 8c41f0d2a7b3
+Revises: 5e1d7c3a9b24
 Create Date: 2026-11-26 18:20:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "3f7a9c2e5b14"
-down_revision: str | None = "8c41f0d2a7b3"
+down_revision: str | None = "5e1d7c3a9b24"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
