@@ -595,6 +595,8 @@ async def resubmit_action(
         raise NotFound("No action has this id")
     if found.maker_id != maker.id:
         raise Forbidden("Only the maker of an action can resubmit it")
+    # a new version is a new proposal: it needs the role that proposing this type needs
+    _require_maker_role(maker, get_action_type(found.action_type))
     if found.status != ActionStatus.CHANGES_REQUESTED:
         raise Conflict(f"Only an action sent back for changes can be resubmitted: this one is {found.status}")
     kind = _known_type(found.action_type)
@@ -624,20 +626,20 @@ async def resubmit_action(
         # pending again: its keys count again, as the new payload has them
         **kind.pending_keys(payload),
     }
+    keys = kind.pending_keys(payload)
+    holders = await _PENDING_HOLDERS.fetch(await driver_connection(session), **keys)
+    if holders:
+        raise _duplicate(kind, payload, keys, holders)
     try:
-        async with session.begin_nested():
-            resubmitted = (
-                await connection.execute(
-                    update(ACTIONS)
-                    .where(ACTIONS.c.id == action_id)
-                    .values(changes)
-                    .returning(*ACTIONS.c, _queue_signal_per_row(ActionStatus.PENDING.value))
-                )
-            ).one()
-    except IntegrityError as exc:
-        holders = await _PENDING_HOLDERS.fetch(await driver_connection(session), **kind.pending_keys(payload))
-        if holders:
-            raise _duplicate(kind, payload, kind.pending_keys(payload), holders) from exc
+        resubmitted = (
+            await connection.execute(
+                update(ACTIONS)
+                .where(ACTIONS.c.id == action_id)
+                .values(changes)
+                .returning(*ACTIONS.c, _queue_signal_per_row(ActionStatus.PENDING.value))
+            )
+        ).one()
+    except IntegrityError as exc:  # a submission took one of the keys since the look-up
         raise Conflict("Another request with the same details was just submitted: resubmit again") from exc
     await record_event(
         session=session,

@@ -257,3 +257,33 @@ async def test_disabling_a_maker_cancels_what_was_sent_back_to_them(client, db, 
     async with db.sessions() as session, session.begin():
         await disable_user(session=session, username=maker.user.username, via="test")
     assert (await fetch(client, checker, action["id"]))["status"] == "cancelled"
+
+
+async def test_a_resubmission_that_takes_a_pending_requests_key_is_a_409_naming_it(
+    client, db, maker, checker
+):
+    """Sent back, an action holds no key; resubmitted, its keys count again, so a resubmission with
+    the code another pending request holds is refused like a submission, and nothing changes."""
+    first = promotion_payload()
+    action = await submit(client, maker, "create_promotion", first)
+    assert (await send_back(client, checker, action["id"])).status_code == 200
+    other = await submit(client, maker, "create_promotion", promotion_payload())
+
+    response = await resubmit(client, maker, action["id"], first | {"code": other["payload"]["code"]})
+
+    assert response.status_code == 409, response.text
+    assert response.json()["pendingActionId"] == other["id"]
+    kept = await fetch(client, maker, action["id"])
+    assert kept["status"] == "changes_requested" and kept["version"] == 1
+    assert kept["payload"]["code"] == first["code"]
+
+
+async def test_only_someone_who_may_propose_the_type_resubmits_it(client, db, maker, checker):
+    action = await submit(client, maker, "create_promotion", promotion_payload())
+    assert (await send_back(client, checker, action["id"])).status_code == 200
+    async with db.engine.begin() as conn:  # the maker is now a checker only
+        await conn.execute(text("UPDATE users SET roles = '{checker}' WHERE id = :id"), {"id": maker.id})
+
+    response = await resubmit(client, maker, action["id"], promotion_payload())
+
+    assert response.status_code == 403, response.text
