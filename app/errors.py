@@ -59,3 +59,7 @@ class DuplicatePending(Conflict):
 
 class ExecutionRefused(Conflict, CommitThenRaise):
     """Current data refused the approved operation; the failed attempt's audit event is kept."""
+
+
+class ActionExpired(Conflict, CommitThenRaise):
+    """A review found the action past its time to live; marking it expired is kept."""

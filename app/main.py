@@ -46,7 +46,9 @@ from app.workflow.controller import (
     HomeController,
     PoliciesController,
     RequestController,
+    ResubmitController,
 )
+from app.workflow.expiry import sweeping_in_background
 from app.workflow.listener import ReconnectingChannelsBackend
 from app.workflow.mine import MyRequestsController, WithdrawController
 from app.workflow.notify import QUEUE_CHANNEL
@@ -120,6 +122,7 @@ def _route_handlers() -> list[Any]:
         HomeController,
         RequestController,
         ActionPagesController,
+        ResubmitController,
         PoliciesController,
         QueueController,
         MyRequestsController,
@@ -158,7 +161,10 @@ def create_app(**overrides: Any) -> Litestar:
         retries = settings.mail_retry_seconds > 0
         mail = asyncio.create_task(deliver_periodically(db, settings)) if retries else None
         try:
-            async with sealing_in_background(db.url, settings.audit_seal_interval):
+            async with (
+                sealing_in_background(db.url, settings.audit_seal_interval),
+                sweeping_in_background(db.url, settings.expiry_sweep_seconds),
+            ):
                 yield
         finally:
             if mail is not None:

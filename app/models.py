@@ -117,6 +117,10 @@ class WorkflowAction(SQLModel, table=True):
         Index("ix_workflow_actions_type_status_created", "action_type", "status", "created_at", "id"),
         Index("ix_workflow_actions_maker_created", "maker_id", "created_at", "id"),
         Index("ix_workflow_actions_maker_status_created", "maker_id", "status", "created_at", "id"),
+        # the expiry sweeper's range: only pending actions can expire
+        Index(
+            "ix_workflow_actions_pending_expiry", "expires_at", postgresql_where=text("status = 'pending'")
+        ),
         # a maker's requests that changed since a moment: the notices of My requests
         Index("ix_workflow_actions_maker_updated", "maker_id", "updated_at"),
         # no two pending actions share a key (app.actions.base.UniqueKey): the database refuses the
@@ -142,6 +146,11 @@ class WorkflowAction(SQLModel, table=True):
     approvals: int = Field(default=0)
     policy_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     """The version of its type's policy in force at submission (action_policies); 0: the defaults."""
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    """1 at submission; each resubmission after a send-back adds one (earlier ones: action_versions)."""
+    expires_at: datetime | None = _optional_timestamp()
+    """When it expires if still pending: submission (or resubmission) plus its pinned policy's time
+    to live. None: never (rows loaded in bulk without it)."""
     execution_result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _timestamp()
@@ -216,14 +225,32 @@ class ActionPolicy(SQLModel, table=True):
 
 class ActionReview(SQLModel, table=True):
     __tablename__ = "action_reviews"
-    __table_args__ = (UniqueConstraint("action_id", "reviewer_id", name="uq_action_reviews_one_per_user"),)
+    # one review per person and version: a resubmitted action is reviewed afresh
+    __table_args__ = (
+        UniqueConstraint("action_id", "version", "reviewer_id", name="uq_action_reviews_one_per_user"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     action_id: uuid.UUID = Field(foreign_key="workflow_actions.id", index=True)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    """The action's version this review is of: approvals count only for the current one."""
     reviewer_id: uuid.UUID = Field(foreign_key="users.id")
     decision: str = Field(max_length=20)
     comment: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _timestamp()
+
+
+class ActionVersion(SQLModel, table=True):
+    """Every version of an action that was resubmitted: written at resubmission (the outgoing
+    version once, and the new one), so an action never sent back costs no row here."""
+
+    __tablename__ = "action_versions"
+
+    action_id: uuid.UUID = Field(foreign_key="workflow_actions.id", primary_key=True)
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    summary: str = Field(default="", sa_type=Text)
+    submitted_at: datetime = _timestamp()
 
 
 class AuditEvent(SQLModel, table=True):

@@ -85,6 +85,9 @@ class Settings:
         default_factory=lambda: float(_env("AUDIT_SEAL_INTERVAL", "0.5") or "0.5")
     )
     """Seconds between the audit sealer's runs in each app process; 0 turns the in-app sealer off."""
+    expiry_sweep_seconds: float = field(default_factory=lambda: _seconds("EXPIRY_SWEEP_SECONDS", 30.0))
+    """Seconds between sweeps that mark pending actions past their time to live expired; one
+    process sweeps at a time (an advisory-lock election); 0 turns the sweeper off."""
     audit_max_unsealed_seconds: float = field(
         default_factory=lambda: float(_env("AUDIT_MAX_UNSEALED_SECONDS", "60") or "60")
     )
@@ -131,6 +134,8 @@ class Settings:
             raise ConfigurationError("SMTP_TIMEOUT must be a positive number of seconds")
         if self.mail_retry_seconds < 0:
             raise ConfigurationError("MAIL_RETRY_SECONDS must not be negative")
+        if not self.expiry_sweep_seconds >= 0:
+            raise ConfigurationError("EXPIRY_SWEEP_SECONDS must be a number of seconds, 0 or more")
         if self.db_pool_size < 1:
             raise ConfigurationError("DB_POOL_SIZE must be a whole number of at least 1")
         if self.audit_seal_interval < 0 or self.audit_max_unsealed_seconds < 0:

@@ -2,8 +2,8 @@
 
 Run with `.venv/bin/python docs/screenshots.py` (needs Debian's chromium). It starts
 `maker-checker serve` on a free loopback port with an embedded database in a temporary DATA_DIR,
-and writes docs/queue.png, docs/queue-phone.png, docs/detail.png, docs/policies.png and
-docs/my-requests.png.
+and writes docs/queue.png, docs/queue-phone.png, docs/detail.png, docs/policies.png,
+docs/versions.png and docs/my-requests.png.
 """
 
 import os
@@ -137,6 +137,19 @@ def main() -> None:
         _post(
             base, f"/api/workflow/actions/{ids[1]}/review", {"status": "approved"}, _headers(env, "checker2")
         )
+        # omar's request was sent back and resubmitted with a fuller name: its page shows both versions
+        _post(
+            base,
+            f"/api/workflow/actions/{ids[2]}/review",
+            {"status": "changes_requested", "reviewComment": "Use his full name, as on his contract"},
+            _headers(env, "checker2"),
+        )
+        _post(
+            base,
+            f"/api/workflow/actions/{ids[2]}/resubmit",
+            {"payload": REQUESTS[2][1] | {"fullName": "Omar El Haddad"}},
+            _headers(env, "maker"),
+        )
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -145,6 +158,9 @@ def main() -> None:
             page.screenshot(path=str(ROOT / "docs" / "queue.png"))
             page.goto(f"{base}/actions/{ids[1]}")
             page.screenshot(path=str(ROOT / "docs" / "detail.png"), full_page=True)
+            page.goto(f"{base}/actions/{ids[2]}")
+            page.locator("#versions").scroll_into_view_if_needed()
+            page.screenshot(path=str(ROOT / "docs" / "versions.png"), full_page=True)
             admin = browser.new_page(viewport={"width": 1280, "height": 800})
             _log_in(admin, base, "admin", passwords["admin"])
             admin.goto(f"{base}/policies")

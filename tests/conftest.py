@@ -78,6 +78,8 @@ def database_url(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     os.environ["AUDIT_SEAL_INTERVAL"] = "0"
     # nor sends another test's outbox: the long-lived browser servers share this database
     os.environ["MAIL_RETRY_SECONDS"] = "0"
+    # nor expires actions: the tests that check expiry set times in the database and sweep themselves
+    os.environ["EXPIRY_SWEEP_SECONDS"] = "0"
     get_settings.cache_clear()
     yield url
     if previous is None:

@@ -125,8 +125,21 @@ def result_fields(result: dict[str, Any] | None) -> list[tuple[str, str, Any]]:
     return fields
 
 
+def change_text(value: Any) -> str:
+    """One side of a field's change between versions, as text (a list joined, nothing as "(none)")."""
+    if value is None or value == "" or value == []:
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 TEMPLATE_FILTERS = {
     "age": age,
+    "field_label": humanise_key,
+    "change_text": change_text,
     "timestamp": timestamp,
     "local_time": local_time,
     "local_age": local_age,

@@ -26,6 +26,7 @@ from app.workflow.schemas import (
     ActionTypeList,
     CreateActionIn,
     DuplicatePendingEnvelope,
+    ResubmitIn,
     ReviewEnvelope,
     ReviewIn,
     action_json,
@@ -139,17 +140,24 @@ class WorkflowApiController(Controller):
         policy = await policies.pinned_policy(db_session, action.action_type, action.policy_version)
         approved = await policies.approvals_of(db_session, [action.id] if action.approvals else [])
         eligible = await policies.may_still_approve(db_session, action, policy)
+        versions = await views.versions_of(session=db_session, action=action)
         data = action_json(action) | {
             "approvedBy": [approval.json() for approval in approved.get(action.id, [])],
             "mayStillApprove": [person.json() for person in eligible],
             "policy": policy.json(),
+            "versions": [version.json() for version in versions],
         }
         return _answer(message="Action found", data=data)
 
     @post(
         "/{action_id:str}/review",
         status_code=200,
-        summary="Approve or reject an action",
+        summary="Approve, reject or send back an action",
+        description=(
+            "status approved, rejected, or changes_requested: sent back to its maker, who may edit and "
+            "resubmit it (a comment is required to reject or send back). A pending action past its time "
+            "to live is refused with 409 and marked expired."
+        ),
         responses=error_responses(400, 401, 403, 404, 409),
     )
     async def review_action(
@@ -166,6 +174,7 @@ class WorkflowApiController(Controller):
             reviewer=request.user,
             approve=data.status == "approved",
             comment=data.reviewComment,
+            send_back=data.status == "changes_requested",
         )
         data = {"action": action_json(outcome.action), "executionResult": outcome.execution_result}
         return _answer(message=outcome.message, data=data)
@@ -190,6 +199,34 @@ class WorkflowApiController(Controller):
             session=db_session, action_id=parse_action_id(action_id), maker=request.user
         )
         return _answer(message="Action withdrawn", data=action_json(action))
+
+    @post(
+        "/{action_id:str}/resubmit",
+        status_code=200,
+        summary="Resubmit an action sent back for changes, with a new payload",
+        description=(
+            "Only its maker, only while changes_requested. The payload is validated as at submission and "
+            "becomes the next version; approvals of earlier versions no longer count, and it is pending "
+            "again with a fresh time to live."
+        ),
+        responses=error_responses(400, 401, 403, 404, 409),
+    )
+    async def resubmit_action(
+        self,
+        request: Request[User, Any, Any],
+        action_id: ActionId,
+        data: JSONBody[ResubmitIn],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[ActionEnvelope]:
+        action = await service.resubmit_action(
+            session=db_session,
+            action_id=parse_action_id(action_id),
+            maker=request.user,
+            raw_payload=data.payload,
+        )
+        return _answer(
+            message=f"Action resubmitted for review as version {action.version}", data=action_json(action)
+        )
 
 
 def _type_json(kind: ActionType, policy: policies.Policy) -> dict[str, Any]:

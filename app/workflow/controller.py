@@ -13,13 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts.guards import requires_reviewer, requires_submitter
 from app.actions import REGISTRY, get_action_type
 from app.actions.base import ActionType
-from app.errors import Conflict, DomainError, DuplicatePending, InvalidInput
-from app.models import Role, User, WorkflowAction
+from app.errors import Conflict, DomainError, DuplicatePending, Forbidden, InvalidInput
+from app.models import ActionStatus, Role, User, WorkflowAction
 from app.text import without_nul
 from app.web.rendering import page_context, render
 from app.workflow import policies, service, views
 from app.workflow.inputs import (
     action_filter,
+    form_values,
     page_number,
     parse_action_id,
     parse_uuid,
@@ -154,6 +155,7 @@ class ActionPagesController(Controller):
             "kind": get_action_type(action.action_type),
             "policy": policy,
             "may_approve": await policies.may_still_approve(db_session, action, policy),
+            "versions": await views.versions_of(session=db_session, action=action),
         }
         return Template("workflow/detail.html", context=page_context(request, context))
 
@@ -175,6 +177,7 @@ class ActionPagesController(Controller):
                 reviewer=request.user,
                 approve=decision.status == "approved",
                 comment=decision.reviewComment,
+                send_back=decision.status == "changes_requested",
             )
         except DomainError as exc:
             # raised before anything was written, except a refused execution whose audit is meant to stay
@@ -254,3 +257,82 @@ class PoliciesController(Controller):
         types, names = await policies.overview(session=db_session)
         context = {"types": types, "names": names, "may_change": request.user.has_role(Role.ADMIN)}
         return Template("workflow/policies.html", context=page_context(request, context))
+
+
+class ResubmitController(Controller):
+    """The maker edits an action sent back to them in its type's form, and resubmits it."""
+
+    path = "/actions/{action_id:str}"
+    guards = [requires_submitter]
+    include_in_schema = False
+
+    @get("/edit", name="action.edit")
+    async def edit(
+        self,
+        request: Request[User, Any, Any],
+        action_id: FromPath[str],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Template:
+        action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
+        _may_resubmit(action, request.user)
+        kind = _type_of(action)
+        return await _edit_page(request, db_session, action, kind, form_values(kind, action.payload), None)
+
+    @post("/resubmit", name="action.resubmit")
+    async def resubmit(
+        self,
+        request: Request[User, Any, Any],
+        action_id: FromPath[str],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Redirect | Template:
+        form = await request.form()
+        action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
+        kind = _type_of(action)
+        raw = payload_from_form(kind, form)
+        try:
+            await service.resubmit_action(
+                session=db_session, action_id=action.id, maker=request.user, raw_payload=raw
+            )
+        except (InvalidInput, Conflict) as exc:
+            await db_session.refresh(action)
+            return await _edit_page(request, db_session, action, kind, raw, exc)
+        return Redirect(url_for_detail(action.id) + "?resubmitted=1", status_code=303)
+
+
+def url_for_detail(action_id: uuid.UUID) -> str:
+    return f"/actions/{action_id}"
+
+
+def _type_of(action: WorkflowAction) -> ActionType:
+    kind = get_action_type(action.action_type)
+    if kind is None:
+        raise Conflict("This action's type is no longer known: it cannot be edited")
+    return kind
+
+
+def _may_resubmit(action: WorkflowAction, user: User) -> None:
+    if action.maker_id != user.id:
+        raise Forbidden("Only the maker of an action can edit and resubmit it")
+    if action.status != ActionStatus.CHANGES_REQUESTED:
+        raise Conflict(f"Only an action sent back for changes can be edited: this one is {action.status}")
+
+
+async def _edit_page(
+    request: Request[User, Any, Any],
+    session: AsyncSession,
+    action: WorkflowAction,
+    kind: ActionType,
+    values: dict[str, Any],
+    error: DomainError | None,
+) -> Template:
+    context = {
+        "action": action,
+        "view": await views.action_view(session=session, action=action, viewer=request.user),
+        "kind": kind,
+        "values": values,
+        "errors": (error.details or {}) if error else {},
+        "message": error.message if error else None,
+        "options": await kind.options_for_form(session),
+    }
+    status_code = 200 if error is None else (422 if isinstance(error, InvalidInput) else error.status_code)
+    return Template("workflow/edit.html", context=page_context(request, context), status_code=status_code)

@@ -4,6 +4,7 @@ of browser forms. Shared by the JSON API and the pages."""
 import types
 import typing
 import uuid
+from datetime import datetime
 from typing import Any
 
 from litestar.datastructures import FormMultiDict
@@ -117,3 +118,27 @@ def payload_from_form(kind: ActionType, form: FormMultiDict) -> dict[str, Any]:
         if _is_list_type(info.annotation) and info.alias not in raw and name not in raw:
             raw[info.alias or name] = []
     return raw
+
+
+def form_values(kind: ActionType, payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload as its type's form shows values (the inverse of payload_from_form): text for
+    every field, true/false for yes-no choices, a date for a date field (its form takes days only)."""
+    values: dict[str, Any] = {}
+    for name, info in kind.payload_model.model_fields.items():
+        key = info.alias or name
+        value = payload.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            values[key] = [str(item) for item in value]
+        elif isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        elif _is_moment(info.annotation) and isinstance(value, str):
+            values[key] = value[:10]
+        else:
+            values[key] = str(value)
+    return values
+
+
+def _is_moment(annotation: Any) -> bool:
+    return annotation is datetime or datetime in typing.get_args(annotation)

@@ -197,10 +197,12 @@ async def quorum_shortfall(
 
 async def may_still_approve(session: AsyncSession, action: Any, policy: Policy) -> list[Person]:
     """Who could still approve the action: active, holding the reviewer role, not its maker, not
-    a reviewer of it already. Empty once it is decided."""
+    a reviewer of its current version already. Empty once it is decided."""
     if action.status != ActionStatus.PENDING.value:
         return []
-    reviewed = select(REVIEWS.c.reviewer_id).where(REVIEWS.c.action_id == action.id)
+    reviewed = select(REVIEWS.c.reviewer_id).where(
+        REVIEWS.c.action_id == action.id, REVIEWS.c.version == action.version
+    )
     rows = await _fetch(
         session,
         select(USERS.c.id, USERS.c.username)
@@ -228,7 +230,8 @@ class Approval:
 async def approvals_of(
     session: AsyncSession, action_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[Approval]]:
-    """Who approved each action so far, in order; actions without approvals are left out."""
+    """Who approved each action's current version so far, in order (a resubmission voids the
+    approvals of earlier versions); actions without approvals are left out."""
     ids = list(action_ids)
     if not ids:
         return {}
@@ -236,6 +239,7 @@ async def approvals_of(
         session,
         select(REVIEWS.c.action_id, REVIEWS.c.reviewer_id, USERS.c.username, REVIEWS.c.created_at)
         .join(USERS, USERS.c.id == REVIEWS.c.reviewer_id)
+        .join(ACTIONS, and_(ACTIONS.c.id == REVIEWS.c.action_id, ACTIONS.c.version == REVIEWS.c.version))
         .where(REVIEWS.c.action_id.in_(ids), REVIEWS.c.decision == "approved")
         .order_by(REVIEWS.c.created_at, REVIEWS.c.id),
     )

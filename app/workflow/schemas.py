@@ -24,10 +24,18 @@ class CreateActionIn(SQLModel):
 class ReviewIn(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    status: Literal["approved", "rejected"]
+    status: Literal["approved", "rejected", "changes_requested"]
+    """changes_requested sends the action back to its maker, who may resubmit it (a comment is required)."""
     reviewComment: Annotated[Text, Field(max_length=2000)] | None = None
     checkerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
+
+
+class ResubmitIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    payload: dict[str, Any]
+    """The whole new payload, as at submission (not a patch)."""
 
 
 class ActionOut(SQLModel):
@@ -46,6 +54,10 @@ class ActionOut(SQLModel):
     approvals: int
     policyVersion: int
     """The version of its type's policy it was submitted under (0: the defaults)."""
+    version: int
+    """1 at submission; each resubmission after a send-back adds one."""
+    expiresAt: datetime | None
+    """When it expires if still pending (its pinned policy's time to live)."""
     executionResult: dict[str, Any] | None
     error: str | None
 
@@ -67,6 +79,8 @@ class ActionOut(SQLModel):
             requiredApprovals=action.required_approvals,
             approvals=action.approvals,
             policyVersion=action.policy_version,
+            version=action.version,
+            expiresAt=action.expires_at,
             executionResult=action.execution_result,
             error=action.error,
         )
@@ -94,6 +108,8 @@ def action_json(action: Any) -> dict[str, Any]:
         "requiredApprovals": action.required_approvals,
         "approvals": action.approvals,
         "policyVersion": action.policy_version,
+        "version": action.version,
+        "expiresAt": action.expires_at,
         "executionResult": action.execution_result,
         "error": action.error,
     }
@@ -128,6 +144,21 @@ class ApprovalOut(PersonOut):
     approvedAt: datetime
 
 
+class FieldChangeOut(SQLModel):
+    field: str
+    before: Any
+    after: Any
+
+
+class VersionOut(SQLModel):
+    version: int
+    payload: dict[str, Any]
+    summary: str
+    submittedAt: datetime
+    changes: list[FieldChangeOut]
+    """The payload's fields that differ from the version before (empty for version 1)."""
+
+
 class ActionDetailOut(ActionOut):
     approvedBy: list[ApprovalOut]
     """Who approved it so far, in order: `approvals` of `requiredApprovals`."""
@@ -136,6 +167,8 @@ class ActionDetailOut(ActionOut):
     (empty once it is decided)."""
     policy: PolicyOut
     """The policy version it is pinned to."""
+    versions: list[VersionOut]
+    """Every version, oldest first, each with what changed from the one before."""
 
 
 class ActionDetailEnvelope(SQLModel):

@@ -12,6 +12,7 @@ inside the same transaction.
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -40,12 +41,21 @@ from app.actions import get_action_type
 from app.actions.base import ActionRefused, ActionType, ExecutionContext, InvalidPayload, Payload
 from app.audit import appended_event_values, event_appended_with, record_event
 from app.db import DriverStatement, as_row, driver_connection
-from app.errors import Conflict, DuplicatePending, ExecutionRefused, Forbidden, InvalidInput, NotFound
+from app.errors import (
+    ActionExpired,
+    Conflict,
+    DuplicatePending,
+    ExecutionRefused,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from app.models import (
     PENDING_KEY_COLUMNS,
     ActionPolicy,
     ActionReview,
     ActionStatus,
+    ActionVersion,
     Role,
     User,
     WorkflowAction,
@@ -58,6 +68,7 @@ ACTIONS = WorkflowAction.__table__
 REVIEWS = ActionReview.__table__
 USERS = User.__table__
 POLICIES = ActionPolicy.__table__
+VERSIONS = ActionVersion.__table__
 Row = Any
 """A row of workflow_actions read by a driver statement (app.db.as_row): attributes as on WorkflowAction."""
 _JSONB_COLUMNS = frozenset(column.name for column in ACTIONS.c if isinstance(column.type, JSONB))
@@ -68,12 +79,17 @@ def _signal() -> Any:
     return func.pg_notify(QUEUE_CHANNEL, bindparam("signal")).label("queue_signal")
 
 
+def _hours(count: Any) -> Any:
+    return func.make_interval(0, 0, 0, 0, count)
+
+
 def _insert_pinned_to_policy() -> Any:
-    """INSERT ... SELECT: the action, pinned to its type's latest policy version (required_approvals
-    and policy_version from it; the defaults, version 0, when the type has none) and stored only
-    if that policy is enabled: no row back means the type is disabled. No extra round trip."""
+    """INSERT ... SELECT: the action, pinned to its type's latest policy version (required_approvals,
+    policy_version, and expires_at from its time to live; the defaults, version 0, when the type has
+    none) and stored only if that policy is enabled: no row back means the type is disabled. No
+    extra round trip."""
     latest = (
-        select(POLICIES.c.version, POLICIES.c.enabled, POLICIES.c.required_approvals)
+        select(POLICIES.c.version, POLICIES.c.enabled, POLICIES.c.required_approvals, POLICIES.c.ttl_hours)
         .where(POLICIES.c.action_type == bindparam("action_type"))
         .order_by(POLICIES.c.version.desc())
         .limit(1)
@@ -82,6 +98,8 @@ def _insert_pinned_to_policy() -> Any:
     pinned = {
         "required_approvals": func.coalesce(latest.c.required_approvals, 1),
         "policy_version": func.coalesce(latest.c.version, 0),
+        "expires_at": bindparam("expiry_base", type_=ACTIONS.c.created_at.type)
+        + _hours(func.coalesce(latest.c.ttl_hours, policies.DEFAULT_TTL_HOURS)),
     }
     columns = list(ACTIONS.c)
     values = [pinned.get(c.name, bindparam(c.name, type_=c.type)) for c in columns]
@@ -126,8 +144,13 @@ _LOCK_ACTION = DriverStatement.of(
     select(
         *ACTIONS.c,
         exists()
-        .where(REVIEWS.c.action_id == bindparam("id"), REVIEWS.c.reviewer_id == bindparam("reviewer"))
+        .where(
+            REVIEWS.c.action_id == bindparam("id"),
+            REVIEWS.c.reviewer_id == bindparam("reviewer"),
+            REVIEWS.c.version == ACTIONS.c.version,
+        )
         .label("already_reviewed"),
+        (ACTIONS.c.expires_at <= func.now()).label("past_ttl"),
         select(USERS.c.is_active)
         .where(USERS.c.id == ACTIONS.c.maker_id)
         .scalar_subquery()
@@ -195,7 +218,11 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     connection = await driver_connection(session)
     for _ in range(SUBMIT_ATTEMPTS):
         found = await _SUBMIT.fetchrow(
-            connection, signal=queue_message(action.id, action.status, maker.id), **values, **event
+            connection,
+            signal=queue_message(action.id, action.status, maker.id),
+            expiry_base=action.created_at,
+            **values,
+            **event,
         )
         if found is not None:
             return as_row(found)
@@ -255,6 +282,12 @@ async def _lock_pending_action(session: AsyncSession, action_id: uuid.UUID, revi
     await _check_reviewer_role(session, action, reviewer)
     if action.status != ActionStatus.PENDING:
         raise Conflict(f"The action is not pending any more: it is {action.status}")
+    if action.past_ttl:
+        await _expire(session, action)
+        raise ActionExpired(
+            "The action has expired: it was not decided within its policy's time to live, "
+            f"which ended {action.expires_at:%Y-%m-%d %H:%M} UTC"
+        )
     if action.already_reviewed:
         raise Conflict("You have already reviewed this action")
     if not action.maker_active:
@@ -304,7 +337,13 @@ async def _review_and_update(
     **changes: Any,
 ) -> Row:
     """One statement: the review row, its audit event, and the action's update with its queue signal."""
-    review = ActionReview(action_id=action.id, reviewer_id=reviewer.id, decision=decision, comment=comment)
+    review = ActionReview(
+        action_id=action.id,
+        version=action.version,
+        reviewer_id=reviewer.id,
+        decision=decision,
+        comment=comment,
+    )
     statement = _review_statement(tuple(sorted(changes)), count_approval)
     values = {f"set_{k}": v for k, v in _driver_values(changes | {"updated_at": utcnow()}).items()}
     values |= {f"review_{k}": v for k, v in review.model_dump().items()}
@@ -324,14 +363,16 @@ async def review_action(
     reviewer: User,
     approve: bool,
     comment: str | None,
+    send_back: bool = False,
 ) -> ReviewOutcome:
-    """Approve or reject a pending action under a row lock; the final approval executes it.
+    """Approve, reject or send back a pending action under a row lock; the final approval executes it.
 
     Raises:
         Forbidden: not a checker, or the reviewer made the action.
-        InvalidInput: rejecting without a comment.
+        InvalidInput: rejecting or sending back without a comment.
         NotFound: no such action.
         Conflict: not pending any more, or already reviewed by this user.
+        ActionExpired: past its time to live (it is marked expired, and that is kept).
         ExecutionRefused: current data refused the operation; the action stays pending. The
             caller's transaction has been rolled back, and a new one holds the refusal's record,
             for the caller to commit (ExecutionRefused is a CommitThenRaise).
@@ -339,15 +380,60 @@ async def review_action(
     if not any(reviewer.has_role(Role(role)) for role in policies.REVIEWER_ROLES):
         raise Forbidden("Reviewing an action needs the checker role")
     comment = (comment or "").strip() or None
+    if send_back and comment is None:
+        raise InvalidInput(
+            "A comment is required to send back",
+            details={"reviewComment": "Say what the maker should change"},
+        )
     if not approve and comment is None:
         raise InvalidInput(
             "A comment is required to reject",
             details={"reviewComment": "Say why you reject"},
         )
     action = await _lock_pending_action(session, action_id, reviewer)
+    if send_back:
+        return await _send_back(session, action, reviewer, comment)
     if approve:
         return await _approve(session, action, reviewer, comment)
     return await _reject(session, action, reviewer, comment)
+
+
+async def _send_back(
+    session: AsyncSession, action: Row, reviewer: User, comment: str | None
+) -> ReviewOutcome:
+    changes = {
+        "status": ActionStatus.CHANGES_REQUESTED.value,
+        "checker_id": reviewer.id,
+        "review_comment": comment,
+        "reviewed_at": utcnow(),
+    }
+    event = Event("action_sent_back", {"comment": comment, "version": action.version})
+    try:
+        sent_back = await _review_and_update(
+            session, action, reviewer, ActionStatus.CHANGES_REQUESTED.value, comment, event, **changes
+        )
+    except IntegrityConstraintViolationError as exc:
+        _refuse_duplicate_review(exc)
+        raise
+    return ReviewOutcome(action=sent_back, message="Action sent back to its maker for changes")
+
+
+async def _expire(session: AsyncSession, action: Row) -> None:
+    """Mark a pending action found past its time expired, as the sweeper would: queues told, audited."""
+    connection = await session.connection()
+    await connection.execute(
+        update(ACTIONS)
+        .where(ACTIONS.c.id == action.id)
+        .values(status=ActionStatus.EXPIRED.value, updated_at=utcnow())
+        .returning(_queue_signal_per_row(ActionStatus.EXPIRED.value))
+    )
+    await record_event(
+        session=session,
+        event_type="action_expired",
+        actor_id=None,
+        action_id=action.id,
+        details={"reason": "not decided within its time to live", "expiresAt": action.expires_at},
+    )
 
 
 async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: str | None) -> ReviewOutcome:
@@ -462,15 +548,17 @@ def _queue_signal_per_row(status: str) -> Any:
 async def cancel_pending_actions_of(
     *, session: AsyncSession, maker_id: uuid.UUID, reason: str
 ) -> list[uuid.UUID]:
-    """Cancel every pending action this maker made (when they are disabled); audited, queues told.
+    """Cancel every pending action this maker made, and those sent back to them (when they are
+    disabled: nobody else may resubmit them); audited, queues told.
 
     Returns the ids of the cancelled actions.
     """
+    open_statuses = (ActionStatus.PENDING.value, ActionStatus.CHANGES_REQUESTED.value)
     connection = await session.connection()
     rows = (
         await connection.execute(
             update(ACTIONS)
-            .where(ACTIONS.c.maker_id == maker_id, ACTIONS.c.status == ActionStatus.PENDING.value)
+            .where(ACTIONS.c.maker_id == maker_id, ACTIONS.c.status.in_(open_statuses))
             .values(status=ActionStatus.CANCELLED.value, error=reason, updated_at=utcnow())
             .returning(ACTIONS.c.id, _queue_signal_per_row(ActionStatus.CANCELLED.value))
         )
@@ -484,6 +572,128 @@ async def cancel_pending_actions_of(
             details={"reason": reason},
         )
     return [row.id for row in rows]
+
+
+async def resubmit_action(
+    *, session: AsyncSession, action_id: uuid.UUID, maker: User, raw_payload: Any
+) -> Any:
+    """The maker's new version of an action sent back to them: validated like a submission, stored
+    as the next version, pending again with its approvals voided and a fresh time to live (the
+    pinned policy's). Returns the action's row.
+
+    Raises:
+        NotFound: no such action.
+        Forbidden: the caller is not its maker.
+        Conflict: it is not sent back (changes_requested).
+        InvalidInput: invalid payload, or a conflict with current data.
+    """
+    connection = await session.connection()
+    found = (
+        await connection.execute(select(ACTIONS).where(ACTIONS.c.id == action_id).with_for_update())
+    ).first()
+    if found is None:
+        raise NotFound("No action has this id")
+    if found.maker_id != maker.id:
+        raise Forbidden("Only the maker of an action can resubmit it")
+    # a new version is a new proposal: it needs the role that proposing this type needs
+    _require_maker_role(maker, get_action_type(found.action_type))
+    if found.status != ActionStatus.CHANGES_REQUESTED:
+        raise Conflict(f"Only an action sent back for changes can be resubmitted: this one is {found.status}")
+    kind = _known_type(found.action_type)
+    try:
+        payload = kind.parse(raw_payload)
+    except ValidationError as exc:
+        raise InvalidInput("The payload is not valid", details=kind.errors_of(exc)) from exc
+    conflicts = await kind.check_current_data(session, payload)
+    if conflicts:
+        raise InvalidInput("The payload conflicts with current data", details=conflicts)
+    summary = await kind.summarize(session, payload)
+    policy = await policies.pinned_policy(session, found.action_type, found.policy_version)
+    now, version = utcnow(), found.version + 1
+    await _keep_versions(session, found, version, payload.to_json(), summary, now)
+    changes = {
+        "version": version,
+        "payload": payload.to_json(),
+        "summary": summary,
+        "status": ActionStatus.PENDING.value,
+        "approvals": 0,
+        "checker_id": None,
+        "review_comment": None,
+        "reviewed_at": None,
+        "error": None,
+        "expires_at": now + timedelta(hours=policy.ttl_hours),
+        "updated_at": now,
+        # pending again: its keys count again, as the new payload has them
+        **kind.pending_keys(payload),
+    }
+    keys = kind.pending_keys(payload)
+    holders = await _PENDING_HOLDERS.fetch(await driver_connection(session), **keys)
+    if holders:
+        raise _duplicate(kind, payload, keys, holders)
+    try:
+        resubmitted = (
+            await connection.execute(
+                update(ACTIONS)
+                .where(ACTIONS.c.id == action_id)
+                .values(changes)
+                .returning(*ACTIONS.c, _queue_signal_per_row(ActionStatus.PENDING.value))
+            )
+        ).one()
+    except IntegrityError as exc:  # a submission took one of the keys since the look-up
+        raise Conflict("Another request with the same details was just submitted: resubmit again") from exc
+    await record_event(
+        session=session,
+        event_type="action_resubmitted",
+        actor_id=maker.id,
+        action_id=action_id,
+        details={
+            "version": version,
+            "summary": summary,
+            "changed": [change.field for change in payload_changes(found.payload, payload.to_json())],
+        },
+    )
+    return resubmitted
+
+
+async def _keep_versions(
+    session: AsyncSession, action: Row, version: int, payload: dict[str, Any], summary: str, now: Any
+) -> None:
+    """The outgoing version (once: the first resubmission keeps version 1) and the new one."""
+    connection = await session.connection()
+    outgoing = {
+        "action_id": action.id,
+        "version": action.version,
+        "payload": action.payload,
+        "summary": action.summary,
+        # version 1 was submitted with the action; a later one when it was resubmitted
+        "submitted_at": action.created_at if action.version == 1 else action.updated_at,
+    }
+    await connection.execute(upsert(VERSIONS).values(outgoing).on_conflict_do_nothing())
+    await connection.execute(
+        insert(VERSIONS).values(
+            action_id=action.id, version=version, payload=payload, summary=summary, submitted_at=now
+        )
+    )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+    def json(self) -> dict[str, Any]:
+        return {"field": self.field, "before": self.before, "after": self.after}
+
+
+def payload_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """What changed between two versions' payloads, field by field, in the newer one's order."""
+    fields = list(after) + [name for name in before if name not in after]
+    return [
+        FieldChange(name, before.get(name), after.get(name))
+        for name in fields
+        if before.get(name) != after.get(name)
+    ]
 
 
 def _withdrawal() -> DriverStatement:

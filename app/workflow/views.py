@@ -26,6 +26,7 @@ from app.errors import NotFound
 from app.models import (
     ActionReview,
     ActionStatus,
+    ActionVersion,
     AuditEvent,
     Role,
     User,
@@ -439,3 +440,42 @@ async def makers(*, session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
         .order_by(User.username)
     )
     return list(rows.all())
+
+
+@dataclass(frozen=True)
+class VersionView:
+    version: int
+    payload: dict[str, Any]
+    summary: str
+    submitted_at: datetime
+    changes: list[Any]
+    """service.FieldChange items: what differs from the version before."""
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "payload": self.payload,
+            "summary": self.summary,
+            "submittedAt": self.submitted_at,
+            "changes": [change.json() for change in self.changes],
+        }
+
+
+async def versions_of(*, session: AsyncSession, action: Any) -> list[VersionView]:
+    """Every version, oldest first: the action itself when it was never resubmitted (no query)."""
+    from app.workflow.service import payload_changes
+
+    if action.version == 1:
+        return [VersionView(1, action.payload, action.summary, action.created_at, [])]
+    rows = (
+        await session.exec(
+            select(ActionVersion)
+            .where(ActionVersion.action_id == action.id)
+            .order_by(col(ActionVersion.version))
+        )
+    ).all()
+    found: list[VersionView] = []
+    for row in rows:
+        changes = payload_changes(found[-1].payload, row.payload) if found else []
+        found.append(VersionView(row.version, row.payload, row.summary, row.submitted_at, changes))
+    return found

@@ -27,6 +27,8 @@ def _row(**changes):
         "required_approvals": 1,
         "approvals": 1,
         "policy_version": 0,
+        "version": 1,
+        "expires_at": None,
         "execution_result": {"promotionId": str(uuid.uuid4()), "code": "X-1"},
         "error": None,
     }

@@ -59,6 +59,8 @@ OWN_REFUSED = {"own": "403", "other": "200"}
 """A checker may review another maker's action, never their own."""
 OWN_MAKER_ONLY = {"own": "200", "other": "403"}
 """Only an action's maker may withdraw it."""
+NOT_SENT_BACK = {"own": "409", "other": "403"}
+"""Resubmitting one's own pending (not sent back) action is a conflict; another's is refused."""
 OWN_ONLY = {"own": "200", "other": "404"}
 """Only one's own API token can be revoked; another's is not found."""
 
@@ -94,6 +96,14 @@ EXPECTED: dict[str, Any] = {
     # withdrawing: only the action's own maker, whatever their roles now
     "GET /actions/{action_id:str}/withdraw": signed_in(OWN_MAKER_ONLY),
     "POST /actions/{action_id:str}/withdraw": signed_in({"own": "303", "other": "403"}),
+    # resubmitting: only the action's maker, holding the role that proposing its type needs (a
+    # checker who made it while a maker may not), and only once it is sent back: the matrix's own
+    # actions are pending, so their maker hears 409 (an admin reaches the edit page's 409 first)
+    "GET /actions/{action_id:str}/edit": by_role(maker=NOT_SENT_BACK, checker="403", admin=NOT_SENT_BACK),
+    "POST /actions/{action_id:str}/resubmit": by_role(maker=NOT_SENT_BACK, checker="403", admin="403"),
+    "POST /api/workflow/actions/{action_id:str}/resubmit": by_role(
+        maker=NOT_SENT_BACK, checker="403", admin="403", api=True
+    ),
     # a maker's own requests and the notices about them
     "GET /my-requests": signed_in("200"),
     "GET /my-requests/notices": signed_in("200"),
@@ -168,6 +178,8 @@ BODIES: dict[str, Any] = {
         "json": {"actionType": "create_promotion", "payload": promotion_payload()}
     },
     "POST /api/workflow/actions/{action_id:str}/review": lambda: {"json": {"status": "approved"}},
+    "POST /api/workflow/actions/{action_id:str}/resubmit": lambda: {"json": {"payload": promotion_payload()}},
+    "POST /actions/{action_id:str}/resubmit": lambda: {"form": _promotion_form()},
     "POST /account/tokens": lambda: {"form": {"name": "matrix"}},
     "POST /api/account/tokens": lambda: {"json": {"name": "matrix"}},
     # the whole form, as the page sends it: the user's roles and status as they are, a new name

@@ -29,6 +29,7 @@ OPERATIONS = [
     "GET /api/workflow/actions/{action_id}",
     "POST /api/workflow/actions/{action_id}/review",
     "POST /api/workflow/actions/{action_id}/cancel",
+    "POST /api/workflow/actions/{action_id}/resubmit",
     "GET /api/workflow/action-types",
     "GET /api/workflow/action-types/{name}",
     "GET /api/admin/users",
