@@ -14,6 +14,7 @@ one-time link that should live only in the recipient's mailbox.
 
 import asyncio
 import logging
+import os
 import re
 import smtplib
 import time
@@ -96,7 +97,11 @@ class FileTransport:
             return str(already)
         # named by the nanosecond, so that the names sort in the order the messages were sent
         path = self.directory / f"{time.time_ns()}-{key}.eml"
-        path.write_bytes(bytes(message))
+        # written aside, then renamed: a process killed mid-write leaves no half message under
+        # the name that a later retry takes for "already sent"
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(bytes(message))
+        os.replace(partial, path)
         return str(path)
 
 
