@@ -18,10 +18,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
+
+
+def _record_version() -> Any:
+    """A record's version: 1 when created, one more at each change of its own fields (a trigger
+    keeps it, see migration records_and_money), so an update approved later can tell the record
+    changed since it was proposed. A balance moving is not a change of the record's fields."""
+    return Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 def utcnow() -> datetime:
@@ -61,6 +69,7 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     roles: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String(20)), nullable=False))
     is_active: bool = Field(default=True)
+    version: int = _record_version()
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = _optional_timestamp()
     last_login_at: datetime | None = _optional_timestamp()
@@ -81,6 +90,8 @@ class Account(SQLModel, table=True):
     balance: Decimal = Field(default=Decimal("0.00"), sa_type=Numeric(18, 2))
     currency: str = Field(max_length=3)
     status: str = Field(default="active", max_length=20)
+    """active, frozen (neither sends nor receives) or closed."""
+    version: int = _record_version()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 
@@ -97,8 +108,32 @@ class Promotion(SQLModel, table=True):
     start_date: datetime = Field(sa_type=DateTime(timezone=True))
     end_date: datetime = Field(sa_type=DateTime(timezone=True))
     is_active: bool = Field(default=True)
+    version: int = _record_version()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One leg of a money movement on an account, written with the balance change it records;
+    append-only. A transfer writes two: a debit (negative amount) and a credit."""
+
+    __tablename__ = "ledger_entries"
+    # an account's ledger, newest first, is an index range
+    __table_args__ = (Index("ix_ledger_entries_account_id", "account_id", "id"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
+    )
+    account_id: uuid.UUID = Field(foreign_key="accounts.id")
+    action_id: uuid.UUID | None = Field(default=None, foreign_key="workflow_actions.id")
+    """The approved action that moved the money."""
+    counterparty_account_id: uuid.UUID | None = Field(default=None, foreign_key="accounts.id")
+    amount: Decimal = Field(sa_type=Numeric(18, 2))
+    """Signed: negative leaves the account, positive arrives."""
+    balance_after: Decimal = Field(sa_type=Numeric(18, 2))
+    currency: str = Field(max_length=3)
+    reference: str = Field(default="", max_length=140)
+    created_at: datetime = _timestamp()
 
 
 _PENDING = text("status = 'pending'")
@@ -129,6 +164,15 @@ class WorkflowAction(SQLModel, table=True):
             Index(f"uq_workflow_actions_pending_{column}", column, unique=True, postgresql_where=_PENDING)
             for column in PENDING_KEY_COLUMNS
         ),
+        # the pending changes to a record (its page's marker): record_ids @> ARRAY[id]
+        Index(
+            "ix_workflow_actions_pending_records",
+            "record_ids",
+            postgresql_using="gin",
+            postgresql_where=_PENDING,
+        ),
+        # the queue sorted by amount
+        Index("ix_workflow_actions_pending_amount", "amount", "created_at", "id", postgresql_where=_PENDING),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -159,6 +203,16 @@ class WorkflowAction(SQLModel, table=True):
     """The type's first unique key, such as 'username:ana' (ActionType.pending_keys); kept once decided."""
     unique_key_2: str | None = Field(default=None, sa_type=Text)
     """Its second, such as 'email:ana@example.com'."""
+    record_ids: list[uuid.UUID] | None = Field(default=None, sa_column=Column(ARRAY(Uuid()), nullable=True))
+    """The existing records (users, accounts, promotions) the action would change
+    (ActionType.records): their pages show it while it is pending."""
+    record_version: int | None = Field(default=None)
+    """The version of the record an update changes, as it was at submission: approval is refused as
+    stale when the record's version has moved since."""
+    record_before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    """The fields the update changes, with their values at submission (the diff's "before")."""
+    amount: Decimal | None = Field(default=None, sa_type=Numeric(18, 2))
+    """The money it moves, when it moves money (ActionType.amount): for sorting and policies."""
 
 
 COUNT_SLOTS = 64
@@ -205,6 +259,10 @@ class ActionPolicy(SQLModel, table=True):
         CheckConstraint("required_approvals BETWEEN 1 AND 5", name="ck_action_policies_required_approvals"),
         CheckConstraint("ttl_hours > 0", name="ck_action_policies_ttl_hours"),
         CheckConstraint("version > 0", name="ck_action_policies_version"),
+        CheckConstraint(
+            "large_amount_approvals BETWEEN 1 AND 5", name="ck_action_policies_large_amount_approvals"
+        ),
+        CheckConstraint("large_amount > 0", name="ck_action_policies_large_amount"),
     )
 
     action_type: str = Field(primary_key=True, max_length=50)
@@ -214,6 +272,11 @@ class ActionPolicy(SQLModel, table=True):
     ttl_hours: int = Field(default=72)
     """How long an action of this type may stay pending."""
     reviewer_role: str = Field(default=Role.CHECKER.value, max_length=20)
+    step_up: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    """An approval needs the checker to enter their password again."""
+    large_amount: Decimal | None = Field(default=None, sa_type=Numeric(18, 2))
+    """Above this amount an action needs large_amount_approvals approvals instead."""
+    large_amount_approvals: int | None = Field(default=None)
     created_at: datetime = _timestamp()
     created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     """The admin who proposed this version."""

@@ -162,6 +162,15 @@ class ActionType(Generic[P]):
     default_reviewer_role: str = "checker"
     """The reviewer role of its policy until an update_policy sets another (app.workflow.policies)."""
 
+    records: Callable[[P], list[uuid.UUID]] | None = None
+    """The existing records (users, accounts, promotions) the action would change: their pages show
+    it while it is pending. None: it changes no existing record (it creates one)."""
+    amount: Callable[[P], Decimal] | None = None
+    """The money it moves: the queue sorts by it and a policy can ask more approvals above a limit."""
+    default_step_up: bool = False
+    """Whether its policy asks checkers to enter their password to approve, until an update_policy
+    sets otherwise."""
+
     unique_keys: tuple[UniqueKey[P], ...] = ()
     """Values that no two pending actions share (at most len(PENDING_KEY_COLUMNS)); none: any
     number of pending actions may ask the same."""
@@ -172,6 +181,12 @@ class ActionType(Generic[P]):
         return dict(
             zip(PENDING_KEY_COLUMNS, stored + [None] * (len(PENDING_KEY_COLUMNS) - len(stored)), strict=True)
         )
+
+    def stored_records(self, payload: P) -> list[uuid.UUID] | None:
+        return self.records(payload) if self.records else None
+
+    def stored_amount(self, payload: P) -> Decimal | None:
+        return self.amount(payload) if self.amount else None
 
     async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
         return await self.form_options(session) if self.form_options else {}

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, any_, literal, or_, select, true
@@ -37,6 +38,11 @@ class Policy:
     required_approvals: int = 1
     ttl_hours: int = DEFAULT_TTL_HOURS
     reviewer_role: str = "checker"
+    step_up: bool = False
+    """Approving needs the checker's password again."""
+    large_amount: Decimal | None = None
+    """Above this amount an action needs large_amount_approvals approvals (if more than usual)."""
+    large_amount_approvals: int | None = None
     created_at: datetime | None = None
     created_by: uuid.UUID | None = None
     approved_by: uuid.UUID | None = None
@@ -54,6 +60,9 @@ class Policy:
             "requiredApprovals": self.required_approvals,
             "ttlHours": self.ttl_hours,
             "reviewerRole": self.reviewer_role,
+            "stepUp": self.step_up,
+            "largeAmount": self.large_amount,
+            "largeAmountApprovals": self.large_amount_approvals,
             "createdAt": self.created_at,
             "createdBy": self.created_by,
             "approvedBy": self.approved_by,
@@ -67,18 +76,26 @@ class Policy:
             "requiredApprovals": self.required_approvals,
             "ttlHours": self.ttl_hours,
             "reviewerRole": self.reviewer_role,
+            "stepUp": self.step_up,
+            "largeAmount": self.large_amount,
+            "largeAmountApprovals": self.large_amount_approvals,
         }
 
     def describe(self) -> str:
         if not self.enabled:
             return "disabled"
         approvals = "1 approval" if self.required_approvals == 1 else f"{self.required_approvals} approvals"
-        return f"{approvals} by {self.reviewer_role}, {self.ttl_hours} h to live"
+        described = f"{approvals} by {self.reviewer_role}, {self.ttl_hours} h to live"
+        if self.large_amount is not None and self.large_amount_approvals:
+            described += f", {self.large_amount_approvals} above {self.large_amount:,.2f}"
+        return described + (", password to approve" if self.step_up else "")
 
 
 def default_policy(action_type: str) -> Policy:
     kind = app.actions.get_action_type(action_type)
-    return Policy(action_type, 0, reviewer_role=kind.default_reviewer_role if kind else "checker")
+    if kind is None:
+        return Policy(action_type, 0)
+    return Policy(action_type, 0, reviewer_role=kind.default_reviewer_role, step_up=kind.default_step_up)
 
 
 async def _fetch(session: AsyncSession, statement: Any) -> Sequence[Any]:

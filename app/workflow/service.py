@@ -20,7 +20,9 @@ from asyncpg import IntegrityConstraintViolationError
 from pydantic import ValidationError
 from sqlalchemy import (
     Text,
+    and_,
     bindparam,
+    case,
     cast,
     exists,
     func,
@@ -85,18 +87,32 @@ def _hours(count: Any) -> Any:
 
 def _insert_pinned_to_policy() -> Any:
     """INSERT ... SELECT: the action, pinned to its type's latest policy version (required_approvals,
-    policy_version, and expires_at from its time to live; the defaults, version 0, when the type has
-    none) and stored only if that policy is enabled: no row back means the type is disabled. No
-    extra round trip."""
+    more above the policy's large amount; policy_version, and expires_at from its time to live; the
+    defaults, version 0, when the type has none) and stored only if that policy is enabled: no row
+    back means the type is disabled. No extra round trip."""
     latest = (
-        select(POLICIES.c.version, POLICIES.c.enabled, POLICIES.c.required_approvals, POLICIES.c.ttl_hours)
+        select(
+            POLICIES.c.version,
+            POLICIES.c.enabled,
+            POLICIES.c.required_approvals,
+            POLICIES.c.ttl_hours,
+            POLICIES.c.large_amount,
+            POLICIES.c.large_amount_approvals,
+        )
         .where(POLICIES.c.action_type == bindparam("action_type"))
         .order_by(POLICIES.c.version.desc())
         .limit(1)
         .subquery("policy")
     )
+    usual = func.coalesce(latest.c.required_approvals, 1)
+    large = and_(
+        latest.c.large_amount.is_not(None),
+        bindparam("amount", type_=ACTIONS.c.amount.type) > latest.c.large_amount,
+    )
     pinned = {
-        "required_approvals": func.coalesce(latest.c.required_approvals, 1),
+        "required_approvals": case(
+            (large, func.greatest(usual, latest.c.large_amount_approvals)), else_=usual
+        ),
         "policy_version": func.coalesce(latest.c.version, 0),
         "expires_at": bindparam("expiry_base", type_=ACTIONS.c.created_at.type)
         + _hours(func.coalesce(latest.c.ttl_hours, policies.DEFAULT_TTL_HOURS)),
@@ -211,7 +227,13 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
     # the model gives the defaults (id, status, times); one INSERT stores it and signals the queue
     keys = kind.pending_keys(payload)
     action = WorkflowAction(
-        action_type=kind.name, payload=payload.to_json(), summary=summary, maker_id=maker.id, **keys
+        action_type=kind.name,
+        payload=payload.to_json(),
+        summary=summary,
+        maker_id=maker.id,
+        record_ids=kind.stored_records(payload),
+        amount=kind.stored_amount(payload),
+        **keys,
     )
     event = appended_event_values("action_submitted", maker.id, {"actionType": kind.name, "summary": summary})
     values = _driver_values(action.model_dump())
