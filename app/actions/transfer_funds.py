@@ -74,7 +74,9 @@ _READ = select(*_ACCOUNT_COLUMNS).where(ACCOUNTS.c.id.in_(_BOTH))
 _LOCK_IN_ID_ORDER = _READ.order_by(ACCOUNTS.c.id).with_for_update()
 
 
-async def _accounts(session: AsyncSession, payload: TransferFundsPayload, *, lock: bool) -> dict[uuid.UUID, Any]:
+async def _accounts(
+    session: AsyncSession, payload: TransferFundsPayload, *, lock: bool
+) -> dict[uuid.UUID, Any]:
     connection = await session.connection()
     ids = [payload.from_account_id, payload.to_account_id]
     rows = await connection.execute(_LOCK_IN_ID_ORDER if lock else _READ, {"ids": ids})
@@ -92,17 +94,21 @@ def _conflicts(payload: TransferFundsPayload, accounts: dict[uuid.UUID, Any]) ->
         if account is None:
             errors[field] = "No account has this id"
         elif account.status != ACTIVE:
-            errors[field] = f"Account {account.account_number} is {account.status}: it neither sends nor receives"
+            errors[field] = (
+                f"Account {account.account_number} is {account.status}: it neither sends nor receives"
+            )
         elif account.currency != payload.currency:
-            errors[field] = f"Account {account.account_number} holds {account.currency}, not {payload.currency}"
+            errors[field] = (
+                f"Account {account.account_number} holds {account.currency}, not {payload.currency}"
+            )
     if errors:
         return errors
     if source.balance < payload.amount:
-        return {"amount": f"Insufficient funds: account {source.account_number} holds {source.balance} {source.currency}"}
+        held = f"{source.balance} {source.currency}"
+        return {"amount": f"Insufficient funds: account {source.account_number} holds {held}"}
     if target.balance > MAX_BALANCE - payload.amount:
-        return {
-            "amount": f"Account {target.account_number} cannot hold more: its balance would pass {MAX_BALANCE}"
-        }
+        full = f"Account {target.account_number} cannot hold more: its balance would pass {MAX_BALANCE}"
+        return {"amount": full}
     return {}
 
 
@@ -188,6 +194,48 @@ async def apply(ctx: ExecutionContext, payload: TransferFundsPayload) -> dict[st
     }
 
 
+_ACCOUNT_FIELDS = ("fromAccountId", "toAccountId")
+
+
+async def form_payload(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+    """The form takes account numbers (or ids): numbers become ids; unknown ones stay as typed."""
+    numbers = {
+        field: values[field].strip().upper()
+        for field in _ACCOUNT_FIELDS
+        if isinstance(values.get(field), str) and not _is_uuid(values[field])
+    }
+    if not numbers:
+        return values
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(ACCOUNTS.c.account_number, ACCOUNTS.c.id).where(
+            ACCOUNTS.c.account_number.in_(bindparam("numbers", expanding=True))
+        ),
+        {"numbers": list(set(numbers.values()))},
+    )
+    ids = {row.account_number: str(row.id) for row in rows}
+    return values | {field: ids[number] for field, number in numbers.items() if number in ids}
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+async def prefill(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
+    """A transfer from this account, in its currency."""
+    connection = await session.connection()
+    row = (
+        await connection.execute(
+            select(ACCOUNTS.c.account_number, ACCOUNTS.c.currency).where(ACCOUNTS.c.id == account_id)
+        )
+    ).first()
+    return {"fromAccountId": row.account_number, "currency": row.currency} if row else {}
+
+
 ACTION = ActionType(
     name="transfer_funds",
     label="Transfer funds",
@@ -205,4 +253,6 @@ ACTION = ActionType(
     records=lambda payload: [payload.from_account_id, payload.to_account_id],
     amount=lambda payload: payload.amount,
     default_step_up=True,
+    form_payload=form_payload,
+    prefill=prefill,
 )

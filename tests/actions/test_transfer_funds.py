@@ -147,7 +147,10 @@ async def test_current_data_refusals_name_the_field(db, maker):
     unknown = str(uuid.uuid4())
     cases = [
         (transfer_payload(source, source), {"toAccountId": "Choose an account other than the one paying"}),
-        (transfer_payload(source, target, fromAccountId=unknown), {"fromAccountId": "No account has this id"}),
+        (
+            transfer_payload(source, target, fromAccountId=unknown),
+            {"fromAccountId": "No account has this id"},
+        ),
         (transfer_payload(source, target, toAccountId=unknown), {"toAccountId": "No account has this id"}),
         (
             transfer_payload(source, usd),
@@ -196,7 +199,15 @@ async def test_execute_moves_the_money_and_writes_a_ledger_entry_per_leg(db, mak
     assert await balances(db, source, target) == [Decimal("69.75"), Decimal("35.25")]
     entries = await ledger(db)
     assert [
-        (e.account_id, e.counterparty_account_id, e.amount, e.balance_after, e.currency, e.reference, e.action_id)
+        (
+            e.account_id,
+            e.counterparty_account_id,
+            e.amount,
+            e.balance_after,
+            e.currency,
+            e.reference,
+            e.action_id,
+        )
         for e in entries
     ] == [
         (source.id, target.id, Decimal("-30.25"), Decimal("69.75"), "EUR", "Invoice 7", ctx.action_id),
@@ -234,7 +245,9 @@ async def test_apply_rechecks_on_the_locked_rows(db, maker, checker):
     target = await make_account(db, maker, status="frozen", number="DST0000004")
     async with db.sessions() as session, session.begin():
         with pytest.raises(ActionRefused) as refused:
-            await ACTION.apply(execution_context(session, maker, checker), ACTION.parse(transfer_payload(source, target)))
+            await ACTION.apply(
+                execution_context(session, maker, checker), ACTION.parse(transfer_payload(source, target))
+            )
     assert refused.value.message == "Account DST0000004 is frozen: it neither sends nor receives"
     async with db.sessions() as session, session.begin():
         with pytest.raises(ActionRefused) as refused:
@@ -259,7 +272,10 @@ async def test_a_credit_past_the_largest_balance_is_refused(db, maker, checker):
     async with db.sessions() as session, session.begin():
         with pytest.raises(ActionRefused) as refused:
             await ACTION.execute(execution_context(session, maker, checker), payload)
-    assert refused.value.message == "Account FULL000001 cannot hold more: its balance would pass 9999999999999999.99"
+    assert (
+        refused.value.message
+        == "Account FULL000001 cannot hold more: its balance would pass 9999999999999999.99"
+    )
 
 
 # --- through the API --------------------------------------------------------------------------------
@@ -291,7 +307,9 @@ async def test_submission_refuses_an_overdraft_with_the_field(client, db, maker)
     ]
 
 
-async def test_funds_spent_since_submission_refuse_the_approval_with_409(client, db, maker, checker, no_step_up):
+async def test_funds_spent_since_submission_refuse_the_approval_with_409(
+    client, db, maker, checker, no_step_up
+):
     source = await make_account(db, maker, balance="50.00", number="SRC0000006")
     target = await make_account(db, maker)
     first = await submit(client, maker, "transfer_funds", transfer_payload(source, target, amount="40.00"))
@@ -308,7 +326,9 @@ async def test_funds_spent_since_submission_refuse_the_approval_with_409(client,
     assert await balances(db, source, target) == [Decimal("10.00"), Decimal("140.00")]
 
 
-async def test_an_account_frozen_since_submission_refuses_the_approval(client, db, maker, checker, no_step_up):
+async def test_an_account_frozen_since_submission_refuses_the_approval(
+    client, db, maker, checker, no_step_up
+):
     source = await make_account(db, maker, balance="50.00")
     target = await make_account(db, maker, number="DST0000007")
     action = await submit(client, maker, "transfer_funds", transfer_payload(source, target))

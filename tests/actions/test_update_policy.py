@@ -113,17 +113,26 @@ def test_the_new_settings_are_optional_and_parsed():
     payload = ACTION.parse(
         policy_change("transfer_funds", largeAmount="10000", largeAmountApprovals=2, stepUp=False)
     )
-    assert (str(payload.large_amount), payload.large_amount_approvals, payload.step_up) == ("10000.00", 2, False)
+    assert (str(payload.large_amount), payload.large_amount_approvals, payload.step_up) == (
+        "10000.00",
+        2,
+        False,
+    )
     plain = ACTION.parse(policy_change("transfer_funds"))
     assert (plain.large_amount, plain.large_amount_approvals, plain.step_up) == (None, None, None)
 
 
 async def test_quorum_counts_the_large_amount_approvals(db):
     await make_actor(db, "checker")
-    conflicts = await _conflicts(db, policy_change("transfer_funds", largeAmount="10000", largeAmountApprovals=2))
+    conflicts = await _conflicts(
+        db, policy_change("transfer_funds", largeAmount="10000", largeAmountApprovals=2)
+    )
     assert "2 approvals by checker could never be given" in conflicts["requiredApprovals"]
     await make_actor(db, "checker")
-    assert await _conflicts(db, policy_change("transfer_funds", largeAmount="10000", largeAmountApprovals=2)) == {}
+    assert (
+        await _conflicts(db, policy_change("transfer_funds", largeAmount="10000", largeAmountApprovals=2))
+        == {}
+    )
 
 
 async def test_step_up_left_out_keeps_the_amended_versions(db):
@@ -134,7 +143,9 @@ async def test_step_up_left_out_keeps_the_amended_versions(db):
         off = await ACTION.summarize(
             session, ACTION.parse(policy_change("transfer_funds", ttlHours=24, stepUp=False))
         )
-    assert summary.startswith("Policy of Transfer funds: 1 approval by checker, 24 h to live, password to approve (")
+    assert summary.startswith(
+        "Policy of Transfer funds: 1 approval by checker, 24 h to live, password to approve ("
+    )
     assert off.startswith("Policy of Transfer funds: 1 approval by checker, 24 h to live (")
     # switching only step-up is a change; restating the defaults is not
     assert await _conflicts(db, policy_change("transfer_funds", stepUp=False)) == {}
