@@ -124,3 +124,11 @@ async def test_the_policy_form_sets_step_up_and_a_large_amount(client, db, login
         "largeAmount": "10000.00",
         "largeAmountApprovals": 2,
     }
+
+
+async def test_the_form_says_what_the_policy_asks_above_the_large_amount(client, db, maker_session):
+    await set_policy(db, "transfer_funds", large_amount=10000, large_amount_approvals=2, step_up=True)
+    form = (await client.get("/actions/new?actionType=transfer_funds")).text
+    note = re.search(r'<p class="muted" id="policy-note">.*?</p>', form, re.DOTALL).group(0)
+    assert "2 approvals above 10,000.00" in note
+    assert "the checker enters their password to approve" in note
