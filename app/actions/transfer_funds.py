@@ -113,8 +113,7 @@ def _conflicts(payload: TransferFundsPayload, accounts: dict[uuid.UUID, Any]) ->
 
 
 async def check_current_data(session: AsyncSession, payload: TransferFundsPayload) -> FieldErrors:
-    if payload.from_account_id == payload.to_account_id:
-        return _conflicts(payload, {})
+    """Read without locks: at execution apply checks again on the locked rows."""
     return _conflicts(payload, await _accounts(session, payload, lock=False))
 
 
