@@ -82,6 +82,8 @@ class User(SQLModel, table=True):
 
 class Account(SQLModel, table=True):
     __tablename__ = "accounts"
+    # transfers check funds on the locked rows; this keeps the promise should any other path forget
+    __table_args__ = (CheckConstraint("balance >= 0", name="ck_accounts_balance_not_negative"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)

@@ -206,3 +206,43 @@ def policy_change(target_type: str, base_version: int = 0, **settings: Any) -> d
     """An update_policy payload: the defaults, with `settings` (camelCase) changed."""
     defaults = {"enabled": True, "requiredApprovals": 1, "ttlHours": 72, "reviewerRole": "checker"}
     return {"targetType": target_type, "baseVersion": base_version} | defaults | settings
+
+
+async def make_account(
+    db: Database,
+    owner: Actor | User,
+    *,
+    balance: str = "100.00",
+    currency: str = "EUR",
+    status: str = "active",
+    number: str | None = None,
+) -> Any:
+    """An account put straight into the database (no create_account action), with its balance and
+    status as given: for transfers, records pages and status changes. Returns the Account."""
+    from decimal import Decimal
+
+    from app.models import Account
+
+    holder = owner.user if isinstance(owner, Actor) else owner
+    account = Account(
+        user_id=holder.id,
+        account_number=number or "AC" + uuid.uuid4().hex[:10].upper(),
+        account_type="checking",
+        balance=Decimal(balance),
+        currency=currency,
+        status=status,
+    )
+    async with db.sessions() as session, session.begin():
+        session.add(account)
+    return account
+
+
+def transfer_payload(source: Any, target: Any, **overrides: Any) -> dict[str, Any]:
+    """A transfer_funds payload between two Accounts (of make_account), 10.00 in the source's currency."""
+    return {
+        "fromAccountId": str(source.id),
+        "toAccountId": str(target.id),
+        "amount": "10.00",
+        "currency": source.currency,
+        "reference": "Test transfer",
+    } | overrides

@@ -5,6 +5,7 @@ from app.actions import (
     create_promotion,
     create_user,
     resend_activation,
+    transfer_funds,
     update_policy,
     update_user,
 )
@@ -16,6 +17,7 @@ REGISTRY: dict[str, ActionType] = {
         create_user.ACTION,
         create_account.ACTION,
         create_promotion.ACTION,
+        transfer_funds.ACTION,
         update_user.ACTION,
         resend_activation.ACTION,
         update_policy.ACTION,

@@ -171,6 +171,14 @@ class ActionType(Generic[P]):
     """Whether its policy asks checkers to enter their password to approve, until an update_policy
     sets otherwise."""
 
+    form_payload: Callable[[AsyncSession, dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
+    """The payload a browser form's values stand for, when its fields take something friendlier than
+    the payload does (an account's number for its id); values it cannot resolve are left as typed,
+    for the payload's own checks to name. None: the form's values are the payload."""
+    prefill: Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, Any]]] | None = None
+    """The form's starting values (as the form shows them) for a record, for the New request page's
+    `record` query parameter (a transfer from that account); {} when the record is not found."""
+
     unique_keys: tuple[UniqueKey[P], ...] = ()
     """Values that no two pending actions share (at most len(PENDING_KEY_COLUMNS)); none: any
     number of pending actions may ask the same."""
@@ -190,6 +198,12 @@ class ActionType(Generic[P]):
 
     async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
         return await self.form_options(session) if self.form_options else {}
+
+    async def payload_of_form(self, session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+        return await self.form_payload(session, values) if self.form_payload else values
+
+    async def prefilled(self, session: AsyncSession, record_id: uuid.UUID | None) -> dict[str, Any]:
+        return await self.prefill(session, record_id) if self.prefill and record_id else {}
 
     @property
     def form_template(self) -> str:

@@ -68,13 +68,14 @@ class RequestController(Controller):
         request: Request[User, Any, Any],
         db_session: NamedDependency[AsyncSession],
         action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
+        record: Annotated[str | None, QueryParameter(name="record")] = None,
     ) -> Template:
         allowed = submittable(request.user)
         kind = allowed.get(action_type or "") or next(iter(allowed.values()))
         options = await kind.options_for_form(db_session)
         context = {
             "kind": kind,
-            "values": {},
+            "values": await kind.prefilled(db_session, parse_uuid(record)),
             "errors": {},
             "options": options,
             "submittable": allowed,
@@ -95,7 +96,10 @@ class RequestController(Controller):
         raw = payload_from_form(kind, form)
         try:
             action = await service.submit_action(
-                session=db_session, maker=request.user, action_type=kind.name, raw_payload=raw
+                session=db_session,
+                maker=request.user,
+                action_type=kind.name,
+                raw_payload=await kind.payload_of_form(db_session, raw),
             )
         except (InvalidInput, Conflict) as exc:
             duplicate = isinstance(exc, DuplicatePending)
@@ -291,7 +295,10 @@ class ResubmitController(Controller):
         raw = payload_from_form(kind, form)
         try:
             await service.resubmit_action(
-                session=db_session, action_id=action.id, maker=request.user, raw_payload=raw
+                session=db_session,
+                action_id=action.id,
+                maker=request.user,
+                raw_payload=await kind.payload_of_form(db_session, raw),
             )
         except (InvalidInput, Conflict) as exc:
             await db_session.refresh(action)

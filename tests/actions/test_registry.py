@@ -87,6 +87,7 @@ def test_the_declared_keys():
         "create_promotion": ["promotion code"],
         "resend_activation": ["activation link of user"],
         "update_user": [],
+        "transfer_funds": [],  # any number of transfers may wait; funds are checked at execution
         "update_policy": [],  # a change made against a replaced version is refused instead (baseVersion)
     }
 
