@@ -1,11 +1,14 @@
 """Registry of action types. To add a type, write its module and name its ACTION here."""
 
 from app.actions import (
+    close_account,
     create_account,
     create_promotion,
     create_user,
     resend_activation,
+    update_account_status,
     update_policy,
+    update_promotion,
     update_user,
 )
 from app.actions.base import ActionType
@@ -19,6 +22,9 @@ REGISTRY: dict[str, ActionType] = {
         update_user.ACTION,
         resend_activation.ACTION,
         update_policy.ACTION,
+        update_account_status.ACTION,
+        update_promotion.ACTION,
+        close_account.ACTION,
     )
 }
 
