@@ -17,7 +17,7 @@ from app.errors import Conflict, DomainError, DuplicatePending, Forbidden, Inval
 from app.models import ActionStatus, Role, User, WorkflowAction
 from app.text import without_nul
 from app.web.rendering import page_context, render
-from app.workflow import policies, service, views
+from app.workflow import policies, record_forms, records, service, views
 from app.workflow.inputs import (
     action_filter,
     form_values,
@@ -68,13 +68,17 @@ class RequestController(Controller):
         request: Request[User, Any, Any],
         db_session: NamedDependency[AsyncSession],
         action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
+        record: Annotated[str | None, QueryParameter(name="record")] = None,
     ) -> Template:
         allowed = submittable(request.user)
         kind = allowed.get(action_type or "") or next(iter(allowed.values()))
         options = await kind.options_for_form(db_session)
+        # a type changing an existing record: the form filled with the record's current values
+        prefilled = await record_forms.prefill(db_session, kind, record)
         context = {
             "kind": kind,
-            "values": {},
+            "values": prefilled.values,
+            "prefilled": prefilled,
             "errors": {},
             "options": options,
             "submittable": allowed,
@@ -92,7 +96,7 @@ class RequestController(Controller):
         kind = get_action_type(str(form.get("actionType", "")))
         if kind is None:
             raise InvalidInput("Unknown action type", details={"actionType": "Pick a type of request"})
-        raw = payload_from_form(kind, form)
+        raw = await record_forms.only_changes(db_session, kind, payload_from_form(kind, form))
         try:
             action = await service.submit_action(
                 session=db_session, maker=request.user, action_type=kind.name, raw_payload=raw
@@ -104,6 +108,9 @@ class RequestController(Controller):
                 "kind": kind,
                 "values": raw,
                 "errors": _linking_pending(request, exc) if duplicate else exc.details or {},
+                "prefilled": record_forms.Prefill(
+                    picked=await record_forms.picked_again(db_session, kind, raw)
+                ),
                 "message": exc.message,
                 "options": options,
                 "submittable": submittable(request.user),
@@ -156,6 +163,7 @@ class ActionPagesController(Controller):
             "policy": policy,
             "may_approve": await policies.may_still_approve(db_session, action, policy),
             "versions": await views.versions_of(session=db_session, action=action),
+            "record_state": await records.record_state(db_session, action),
         }
         return Template("workflow/detail.html", context=page_context(request, context))
 

@@ -48,7 +48,8 @@ async def test_a_balance_refuses_the_submission(client, db, maker):
     [detail] = response.json()["details"]
     assert detail == {
         "field": "accountId",
-        "message": f"The account {account.account_number} holds 0.01 EUR: only an account with a zero balance can be closed",
+        "message": f"The account {account.account_number} holds 0.01 EUR: "
+        "only an account with a zero balance can be closed",
     }
 
 
@@ -62,7 +63,8 @@ async def test_a_balance_that_arrived_after_submission_refuses_the_execution(cli
     assert "holds 5.00 EUR" in response.json()["error"]
     after = await row(
         db,
-        "SELECT a.status, w.status AS action_status FROM accounts a, workflow_actions w WHERE a.id = :id AND w.id = :action",
+        "SELECT a.status, w.status AS action_status FROM accounts a, workflow_actions w"
+        " WHERE a.id = :id AND w.id = :action",
         id=account.id,
         action=action["id"],
     )

@@ -57,7 +57,7 @@ async def test_an_update_changes_only_its_fields(client, db, maker, checker):
             "discountValue": "10",
         },
     )
-    # the discount value is what it already is: not stored, not in the diff
+    # the discount value is what it is already: stored as given, not in the diff, not changed
     assert action["payload"] == {
         "promotionId": str(promotion.id),
         "name": "Spring sale, extended",
