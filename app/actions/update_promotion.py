@@ -43,6 +43,15 @@ _FIELDS = {
     "active": ("active", "is_active"),
 }
 """Payload field (as in JSON): its attribute on the payload, and the promotions column it changes."""
+_LABELS = {
+    "name": "name",
+    "description": "description",
+    "discountType": "discount type",
+    "discountValue": "discount value",
+    "startDate": "start date",
+    "endDate": "end date",
+    "active": "status",
+}
 
 
 class UpdatePromotionPayload(Payload):
@@ -150,7 +159,7 @@ async def summarize(session: AsyncSession, payload: UpdatePromotionPayload) -> s
         return f"Update promotion {payload.promotion_id}"
     proposed = payload.to_json()
     described = "; ".join(
-        f"{field} {_words(field, before)} → {_words(field, proposed[field])}"
+        f"{_LABELS[field]} {_words(field, before)} → {_words(field, proposed[field])}"
         for field, before in UPDATES.changed(promotion, proposed).items()
     )
     return f"Update promotion {promotion.code} ({promotion.name}): {described or 'no change'}"

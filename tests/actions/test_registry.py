@@ -88,6 +88,10 @@ def test_the_declared_keys():
         "resend_activation": ["activation link of user"],
         "update_user": [],
         "update_policy": [],  # a change made against a replaced version is refused instead (baseVersion)
+        # none: a change made against an older version of its record is refused as stale instead
+        "update_account_status": [],
+        "update_promotion": [],
+        "close_account": [],
     }
 
 

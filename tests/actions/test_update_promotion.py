@@ -70,7 +70,7 @@ async def test_an_update_changes_only_its_fields(client, db, maker, checker):
     ]
     assert action["summary"] == (
         f"Update promotion {promotion.code} (Spring sale): name Spring sale → Spring sale, extended; "
-        "endDate 2027-03-31 → 2027-04-30"
+        "end date 2027-03-31 → 2027-04-30"
     )
     response = await review(client, checker, action["id"])
     assert response.status_code == 200, response.text
