@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.actions.base import ActionType, InvalidPayload
+from app.text import without_nul
 from app.workflow.inputs import parse_uuid
 
 
@@ -49,7 +50,7 @@ def as_form_values(values: dict[str, Any]) -> dict[str, Any]:
 
 async def prefill(session: AsyncSession, kind: ActionType, asked: str | None) -> Prefill:
     """The form's values for the record asked for; an empty form when none was asked for."""
-    asked = (asked or "").strip()[:200]
+    asked = without_nul(asked or "").strip()[:200]
     if not asked:
         return Prefill()
     updates = kind.updates

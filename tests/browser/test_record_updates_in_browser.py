@@ -67,9 +67,7 @@ def test_a_maker_changes_a_promotion_from_its_current_values_and_the_checker_see
     row.get_by_role("link", name="Update promotion").click()
     changes = queue.locator("#record-changes")
     expect(changes.locator("thead th")).to_have_text(["Field", "Current", "Proposed"])
-    expect(changes.locator("tbody tr")).to_have_text(
-        [re.compile(r"End date\s+2027-03-31\s+2027-04-30")]
-    )
+    expect(changes.locator("tbody tr")).to_have_text([re.compile(r"End date\s+2027-03-31\s+2027-04-30")])
     screenshot(queue, "detail-diff")
 
 

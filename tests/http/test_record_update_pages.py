@@ -54,6 +54,12 @@ async def test_the_form_comes_filled_with_the_record_by_id_or_by_its_code(client
     assert 'id="error-record"' in unknown.text
     assert "No promotion has this promotion code" in unknown.text
     assert _value(unknown.text, "record") == "NOPE"
+    nul = await client.get("/actions/new", params={"actionType": "close_account", "record": "\x00"})
+    assert nul.status_code == 200
+    for odd in ("A\x00B", "x" * 5000, "%"):
+        answer = await client.get("/actions/new", params={"actionType": "close_account", "record": odd})
+        assert answer.status_code == 200
+        assert "No account has this account number" in answer.text
 
 
 async def test_the_form_submits_only_what_changed(client, db, login, person):
