@@ -270,7 +270,8 @@ ERROR_MEANINGS = {
     "or a browser request lacks its CSRF token",
     404: "No action has this id",
     409: "The action is not pending any more, you have already reviewed it, or current data "
-    "refused its execution (it stays pending; `error` says why)",
+    "refused its execution, or the record it changes changed since it was submitted (stale); "
+    "it stays pending and `error` says why",
 }
 """What each error status means on the workflow API; every error answers with the same envelope."""
 

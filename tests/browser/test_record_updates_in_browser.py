@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from app.db import Database, run_blocking
 from tests.browser.conftest import log_in, screenshot
+from tests.browser.test_accessibility import axe_violations
 from tests.records import make_promotion
 
 pytestmark = pytest.mark.browser
@@ -45,6 +46,10 @@ def test_a_maker_changes_a_promotion_from_its_current_values_and_the_checker_see
 
     page = log_in(new_context(), server.url, maker, "/actions/new?actionType=update_promotion")
     expect(page.locator("#pick-first")).to_be_visible()
+    page.get_by_label("Promotion code").fill("nope")
+    page.get_by_role("button", name="Load current values").click()
+    expect(page.locator("#error-record")).to_have_text("No promotion has this promotion code")
+    assert axe_violations(page) == []
     page.get_by_label("Promotion code").fill("edit-me")
     page.get_by_role("button", name="Load current values").click()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Spring sale")
@@ -52,6 +57,7 @@ def test_a_maker_changes_a_promotion_from_its_current_values_and_the_checker_see
     expect(page.get_by_label("Discount type")).to_have_value("percentage")
     expect(page).to_have_url(re.compile(r"/actions/new\?actionType=update_promotion&record=edit-me$"))
     screenshot(page, "update-promotion-prefilled")
+    assert axe_violations(page) == []
     page.get_by_label("End date").fill("2027-04-30")
     page.get_by_role("button", name="Submit for review").click()
     expect(page.locator("main")).to_contain_text(
@@ -64,6 +70,7 @@ def test_a_maker_changes_a_promotion_from_its_current_values_and_the_checker_see
     expect(change).to_have_count(1)
     expect(change).to_have_text("End date: 2027-03-31 → 2027-04-30")
     screenshot(queue, "queue-row-diff")
+    assert axe_violations(queue) == []
     row.get_by_role("link", name="Update promotion").click()
     changes = queue.locator("#record-changes")
     expect(changes.locator("thead th")).to_have_text(["Field", "Current", "Proposed"])
@@ -103,6 +110,7 @@ def test_a_stale_update_shows_three_columns_and_its_approval_is_refused(
         "The action cannot be approved: the promotion changed since this request was submitted"
     )
     screenshot(page, "detail-stale-refused")
+    assert axe_violations(page) == []
     # nothing executed: the end date is as it was, the request still pending
     answer = httpx.get(
         f"{server.url}/api/workflow/actions/{extending['id']}",
