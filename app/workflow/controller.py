@@ -284,7 +284,11 @@ class ResubmitController(Controller):
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
         _may_resubmit(action, request.user)
         kind = _type_of(action)
-        return await _edit_page(request, db_session, action, kind, form_values(kind, action.payload), None)
+        # an update's form shows the record as it is now, with the request's changes over it
+        values = await record_forms.current_values(db_session, kind, action.payload)
+        return await _edit_page(
+            request, db_session, action, kind, values | form_values(kind, action.payload), None
+        )
 
     @post("/resubmit", name="action.resubmit")
     async def resubmit(
@@ -296,7 +300,7 @@ class ResubmitController(Controller):
         form = await request.form()
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
         kind = _type_of(action)
-        raw = payload_from_form(kind, form)
+        raw = await record_forms.only_changes(db_session, kind, payload_from_form(kind, form))
         try:
             await service.resubmit_action(
                 session=db_session, action_id=action.id, maker=request.user, raw_payload=raw

@@ -96,3 +96,12 @@ async def only_changes(session: AsyncSession, kind: ActionType, raw: dict[str, A
     proposed = updates.proposed_values(payload)
     kept = {name: value for name, value in payload.items() if name in changed or name not in proposed}
     return kept if changed else raw
+
+
+async def current_values(session: AsyncSession, kind: ActionType, payload: dict[str, Any]) -> dict[str, Any]:
+    """The form's values for the record a stored update changes, as it is now (its edit page)."""
+    if kind.updates is None:
+        return {}
+    record_id = kind.updates.record_id(payload)
+    values = await kind.prefill(session, record_id) if kind.prefill and record_id else None
+    return as_form_values(values or {})

@@ -131,3 +131,37 @@ async def test_a_stale_update_shows_three_columns(client, db, login, person):
     ]
     assert "version 1 then, 2 now" in table
     assert "approving it is refused" in table
+
+
+async def test_the_edit_page_of_a_sent_back_update_shows_the_record_now_with_its_changes(
+    client, db, login, person
+):
+    maker, checker = await person("maker"), await person("checker")
+    promotion = await make_promotion(db)
+    action = await submit(
+        client, maker, "update_promotion", {"promotionId": str(promotion.id), "endDate": "2027-04-30"}
+    )
+    assert (
+        await review(client, checker, action["id"], "changes_requested", "One more week")
+    ).status_code == 200
+    await _login_as(login, maker)
+    page = (await client.get(f"/actions/{action['id']}/edit")).text
+    assert (_value(page, "name"), _value(page, "endDate")) == ("Spring sale", "2027-04-30T00:00:00Z")
+    form = {
+        "_csrf_token": csrf_from_page(page),
+        "promotionId": str(promotion.id),
+        "name": "Spring sale",
+        "description": "Ten percent off",
+        "discountType": "percentage",
+        "discountValue": "10.00",
+        "startDate": "2027-03-01",
+        "endDate": "2027-05-07",
+        "active": "true",
+    }
+    answer = await client.post(f"/actions/{action['id']}/resubmit", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    stored = await row(db, "SELECT version, payload FROM workflow_actions WHERE id = :id", id=action["id"])
+    assert (stored.version, stored.payload) == (
+        2,
+        {"promotionId": str(promotion.id), "endDate": "2027-05-07T00:00:00Z"},
+    )
