@@ -63,3 +63,9 @@ class ExecutionRefused(Conflict, CommitThenRaise):
 
 class ActionExpired(Conflict, CommitThenRaise):
     """A review found the action past its time to live; marking it expired is kept."""
+
+
+class StaleRecord(ExecutionRefused):
+    """The record an update changes has changed since the update was submitted: approving it would
+    approve something its checker has not seen. Nothing executes, it stays pending; the refusal's
+    audit event is kept."""

@@ -1,12 +1,15 @@
 """Registry of action types. To add a type, write its module and name its ACTION here."""
 
 from app.actions import (
+    close_account,
     create_account,
     create_promotion,
     create_user,
     resend_activation,
     transfer_funds,
+    update_account_status,
     update_policy,
+    update_promotion,
     update_user,
 )
 from app.actions.base import ActionType
@@ -21,6 +24,9 @@ REGISTRY: dict[str, ActionType] = {
         update_user.ACTION,
         resend_activation.ACTION,
         update_policy.ACTION,
+        update_account_status.ACTION,
+        update_promotion.ACTION,
+        close_account.ACTION,
     )
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import islice
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
@@ -16,6 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import MAX_REPORTED_ERRORS
 from app.models import PENDING_KEY_COLUMNS, Role
+
+if TYPE_CHECKING:
+    from app.actions.record_updates import RecordUpdate, Snapshot
 
 
 class Payload(SQLModel):
@@ -170,15 +173,16 @@ class ActionType(Generic[P]):
     default_step_up: bool = False
     """Whether its policy asks checkers to enter their password to approve, until an update_policy
     sets otherwise."""
+    prefill: Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, Any] | None]] | None = None
+    """The form's values for a record (GET /actions/new?actionType=...&record=<id>), as the payload's
+    JSON writes them; None when no such record exists."""
+    updates: "RecordUpdate | None" = None
+    """The one existing record it changes (app.actions.record_updates): its diff and stale check."""
 
     form_payload: Callable[[AsyncSession, dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
     """The payload a browser form's values stand for, when its fields take something friendlier than
     the payload does (an account's number for its id); values it cannot resolve are left as typed,
     for the payload's own checks to name. None: the form's values are the payload."""
-    prefill: Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, Any]]] | None = None
-    """The form's starting values (as the form shows them) for a record, for the New request page's
-    `record` query parameter (a transfer from that account); {} when the record is not found."""
-
     unique_keys: tuple[UniqueKey[P], ...] = ()
     """Values that no two pending actions share (at most len(PENDING_KEY_COLUMNS)); none: any
     number of pending actions may ask the same."""
@@ -196,14 +200,15 @@ class ActionType(Generic[P]):
     def stored_amount(self, payload: P) -> Decimal | None:
         return self.amount(payload) if self.amount else None
 
+    async def snapshot(self, session: AsyncSession, payload: P) -> "Snapshot | None":
+        """The changed record's version and the values the payload changes, at submission."""
+        return await self.updates.snapshot(session, payload) if self.updates else None
+
     async def options_for_form(self, session: AsyncSession) -> dict[str, Any]:
         return await self.form_options(session) if self.form_options else {}
 
     async def payload_of_form(self, session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
         return await self.form_payload(session, values) if self.form_payload else values
-
-    async def prefilled(self, session: AsyncSession, record_id: uuid.UUID | None) -> dict[str, Any]:
-        return await self.prefill(session, record_id) if self.prefill and record_id else {}
 
     @property
     def form_template(self) -> str:

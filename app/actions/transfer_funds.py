@@ -224,15 +224,15 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-async def prefill(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
-    """A transfer from this account, in its currency."""
+async def prefill(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any] | None:
+    """A transfer from this account, in its currency; None when there is no such account."""
     connection = await session.connection()
     row = (
         await connection.execute(
             select(ACCOUNTS.c.account_number, ACCOUNTS.c.currency).where(ACCOUNTS.c.id == account_id)
         )
     ).first()
-    return {"fromAccountId": row.account_number, "currency": row.currency} if row else {}
+    return {"fromAccountId": row.account_number, "currency": row.currency} if row else None
 
 
 ACTION = ActionType(

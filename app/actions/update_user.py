@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.identity import FullName, Roles
 from app.actions.base import ActionRefused, ActionType, ExecutionContext, FieldErrors, Payload
+from app.actions.record_updates import RecordUpdate
 from app.models import Role, User, utcnow
 
 NOTHING_CHANGES = "Nothing would change: the user already has these values"
@@ -128,6 +129,24 @@ async def apply(ctx: ExecutionContext, payload: UpdateUserPayload) -> dict[str, 
     }
 
 
+def _current(user: User) -> dict[str, Any]:
+    """The fields a change can set, as its payload writes them (roles in their usual order)."""
+    roles = [role.value for role in Role if role.value in user.roles]
+    return {"fullName": user.full_name, "roles": roles, "active": user.is_active}
+
+
+UPDATES = RecordUpdate(
+    model=User,
+    id_field="userId",
+    noun="user",
+    current=_current,
+    key=lambda user: user.username,
+    differs=lambda field, now, proposed: (
+        set(now or []) != set(proposed or []) if field == "roles" else now != proposed
+    ),
+)
+
+
 ACTION = ActionType(
     name="update_user",
     label="Update user",
@@ -142,6 +161,8 @@ ACTION = ActionType(
     check_current_data=check_current_data,
     apply=apply,
     maker_role=Role.ADMIN,
+    records=UPDATES.records,
+    updates=UPDATES,
     # none: a change names only the fields it changes, so two pending changes to one user can both stand
     unique_keys=(),
 )

@@ -16,7 +16,7 @@ from app.actions.base import ActionType
 from app.db import ONE_STATEMENT
 from app.errors import Forbidden, NotFound
 from app.models import ActionStatus, User
-from app.workflow import policies, service, views
+from app.workflow import policies, records, service, views
 from app.workflow.inputs import action_filter, parse_action_id, parse_cursor
 from app.workflow.schemas import (
     ActionDetailEnvelope,
@@ -141,11 +141,14 @@ class WorkflowApiController(Controller):
         approved = await policies.approvals_of(db_session, [action.id] if action.approvals else [])
         eligible = await policies.may_still_approve(db_session, action, policy)
         versions = await views.versions_of(session=db_session, action=action)
+        state = await records.record_state(db_session, action)
         data = action_json(action) | {
             "approvedBy": [approval.json() for approval in approved.get(action.id, [])],
             "mayStillApprove": [person.json() for person in eligible],
             "policy": policy.json(),
             "versions": [version.json() for version in versions],
+            "changes": [change.json() for change in state.changes],
+            "stale": state.stale,
         }
         return _answer(message="Action found", data=data)
 

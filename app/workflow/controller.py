@@ -17,7 +17,7 @@ from app.errors import Conflict, DomainError, DuplicatePending, Forbidden, Inval
 from app.models import ActionStatus, Role, User, WorkflowAction
 from app.text import without_nul
 from app.web.rendering import page_context, render
-from app.workflow import policies, service, views
+from app.workflow import policies, record_forms, records, service, views
 from app.workflow.inputs import (
     action_filter,
     form_values,
@@ -73,9 +73,12 @@ class RequestController(Controller):
         allowed = submittable(request.user)
         kind = allowed.get(action_type or "") or next(iter(allowed.values()))
         options = await kind.options_for_form(db_session)
+        # a type changing an existing record: the form filled with the record's current values
+        prefilled = await record_forms.prefill(db_session, kind, record)
         context = {
             "kind": kind,
-            "values": await kind.prefilled(db_session, parse_uuid(record)),
+            "values": prefilled.values,
+            "prefilled": prefilled,
             "errors": {},
             "options": options,
             "submittable": allowed,
@@ -93,7 +96,7 @@ class RequestController(Controller):
         kind = get_action_type(str(form.get("actionType", "")))
         if kind is None:
             raise InvalidInput("Unknown action type", details={"actionType": "Pick a type of request"})
-        raw = payload_from_form(kind, form)
+        raw = await record_forms.only_changes(db_session, kind, payload_from_form(kind, form))
         try:
             action = await service.submit_action(
                 session=db_session,
@@ -108,6 +111,9 @@ class RequestController(Controller):
                 "kind": kind,
                 "values": raw,
                 "errors": _linking_pending(request, exc) if duplicate else exc.details or {},
+                "prefilled": record_forms.Prefill(
+                    picked=await record_forms.picked_again(db_session, kind, raw)
+                ),
                 "message": exc.message,
                 "options": options,
                 "submittable": submittable(request.user),
@@ -160,6 +166,7 @@ class ActionPagesController(Controller):
             "policy": policy,
             "may_approve": await policies.may_still_approve(db_session, action, policy),
             "versions": await views.versions_of(session=db_session, action=action),
+            "record_state": await records.record_state(db_session, action),
         }
         return Template("workflow/detail.html", context=page_context(request, context))
 
@@ -280,7 +287,11 @@ class ResubmitController(Controller):
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
         _may_resubmit(action, request.user)
         kind = _type_of(action)
-        return await _edit_page(request, db_session, action, kind, form_values(kind, action.payload), None)
+        # an update's form shows the record as it is now, with the request's changes over it
+        values = await record_forms.current_values(db_session, kind, action.payload)
+        return await _edit_page(
+            request, db_session, action, kind, values | form_values(kind, action.payload), None
+        )
 
     @post("/resubmit", name="action.resubmit")
     async def resubmit(
@@ -292,7 +303,7 @@ class ResubmitController(Controller):
         form = await request.form()
         action = await views.get_action(session=db_session, action_id=parse_action_id(action_id))
         kind = _type_of(action)
-        raw = payload_from_form(kind, form)
+        raw = await record_forms.only_changes(db_session, kind, payload_from_form(kind, form))
         try:
             await service.resubmit_action(
                 session=db_session,

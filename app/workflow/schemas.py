@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from app.actions import REGISTRY
 from app.text import Text
+from app.workflow.records import changes_of
 
 
 class CreateActionIn(SQLModel):
@@ -38,6 +39,12 @@ class ResubmitIn(SQLModel):
     """The whole new payload, as at submission (not a patch)."""
 
 
+class FieldChangeOut(SQLModel):
+    field: str
+    before: Any
+    after: Any
+
+
 class ActionOut(SQLModel):
     id: uuid.UUID
     actionType: str
@@ -60,6 +67,9 @@ class ActionOut(SQLModel):
     """When it expires if still pending (its pinned policy's time to live)."""
     executionResult: dict[str, Any] | None
     error: str | None
+    changes: list[FieldChangeOut] = []
+    """An update to an existing record: each field it changes, with its value at submission (before)
+    and the proposed one (after). Empty for other actions."""
 
     @classmethod
     def of(cls, action: Any) -> "ActionOut":
@@ -83,6 +93,7 @@ class ActionOut(SQLModel):
             expiresAt=action.expires_at,
             executionResult=action.execution_result,
             error=action.error,
+            changes=[FieldChangeOut(**change.json()) for change in changes_of(action)],
         )
 
 
@@ -112,6 +123,7 @@ def action_json(action: Any) -> dict[str, Any]:
         "expiresAt": action.expires_at,
         "executionResult": action.execution_result,
         "error": action.error,
+        "changes": [change.json() for change in changes_of(action)],
     }
 
 
@@ -144,10 +156,9 @@ class ApprovalOut(PersonOut):
     approvedAt: datetime
 
 
-class FieldChangeOut(SQLModel):
-    field: str
-    before: Any
-    after: Any
+class RecordChangeOut(FieldChangeOut):
+    now: Any = None
+    """The record's value now (while the action is pending)."""
 
 
 class VersionOut(SQLModel):
@@ -169,6 +180,10 @@ class ActionDetailOut(ActionOut):
     """The policy version it is pinned to."""
     versions: list[VersionOut]
     """Every version, oldest first, each with what changed from the one before."""
+    changes: list[RecordChangeOut] = []  # type: ignore[assignment]
+    """As in a list, and while it is pending each field's value now."""
+    stale: bool = False
+    """Pending, and the record it changes has changed since submission: approving is refused (409)."""
 
 
 class ActionDetailEnvelope(SQLModel):
@@ -255,7 +270,8 @@ ERROR_MEANINGS = {
     "or a browser request lacks its CSRF token",
     404: "No action has this id",
     409: "The action is not pending any more, you have already reviewed it, or current data "
-    "refused its execution (it stays pending; `error` says why)",
+    "refused its execution, or the record it changes changed since it was submitted (stale); "
+    "it stays pending and `error` says why",
 }
 """What each error status means on the workflow API; every error answers with the same envelope."""
 

@@ -51,6 +51,7 @@ from app.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    StaleRecord,
 )
 from app.models import (
     PENDING_KEY_COLUMNS,
@@ -63,7 +64,7 @@ from app.models import (
     WorkflowAction,
     utcnow,
 )
-from app.workflow import policies
+from app.workflow import policies, records
 from app.workflow.notify import QUEUE_CHANNEL, queue_message
 
 ACTIONS = WorkflowAction.__table__
@@ -233,6 +234,7 @@ async def submit_action(*, session: AsyncSession, maker: User, action_type: str,
         maker_id=maker.id,
         record_ids=kind.stored_records(payload),
         amount=kind.stored_amount(payload),
+        **await _record_snapshot(session, kind, payload),
         **keys,
     )
     event = appended_event_values("action_submitted", maker.id, {"actionType": kind.name, "summary": summary})
@@ -474,8 +476,28 @@ async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: s
     return ReviewOutcome(action=rejected, message="Action rejected")
 
 
+async def _record_snapshot(session: AsyncSession, kind: ActionType, payload: Payload) -> dict[str, Any]:
+    """An update's record as it is now: its version (approval is refused once it moves on) and the
+    values the update changes (its diff's "before")."""
+    snapshot = await kind.snapshot(session, payload)
+    if snapshot is None:
+        return {"record_version": None, "record_before": None}
+    return {"record_version": snapshot.version, "record_before": snapshot.before}
+
+
+async def _refuse_if_stale(session: AsyncSession, action: Row, reviewer: User) -> None:
+    """An update whose record changed since submission is not approved (its checker saw the record
+    as it was): refused like a refused execution, audited, still pending."""
+    reason = await records.stale_reason(session, action, lock=True)
+    if reason is not None:
+        await session.rollback()
+        await _record_refusal(session, action, reviewer, reason)
+        raise StaleRecord(f"The action cannot be approved: {reason}")
+
+
 async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: str | None) -> ReviewOutcome:
     kind = _known_type(action.action_type)
+    await _refuse_if_stale(session, action, reviewer)
     ctx = ExecutionContext(
         session=session, action_id=action.id, maker_id=action.maker_id, checker_id=reviewer.id
     )
@@ -645,6 +667,8 @@ async def resubmit_action(
         "error": None,
         "expires_at": now + timedelta(hours=policy.ttl_hours),
         "updated_at": now,
+        # a new proposal, against the record as it is now
+        **await _record_snapshot(session, kind, payload),
         # pending again: its keys count again, as the new payload has them
         **kind.pending_keys(payload),
     }

@@ -34,7 +34,7 @@ from app.models import (
     WorkflowActionCount,
     WorkflowMakerCount,
 )
-from app.workflow import policies
+from app.workflow import policies, records
 
 ACTIONS = WorkflowAction.__table__
 USERS = User.__table__
@@ -273,6 +273,11 @@ class ActionView:
     """The reviewer role of the policy the action is pinned to."""
     approved_by: tuple[str, ...] = ()
     """Usernames of its approvals so far, in order."""
+
+    @property
+    def record_changes(self) -> list[Any]:
+        """An update's fields, each at submission and proposed (app.workflow.records)."""
+        return records.changes_of(self.action)
 
     @property
     def needs(self) -> int:

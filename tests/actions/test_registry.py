@@ -89,6 +89,10 @@ def test_the_declared_keys():
         "update_user": [],
         "transfer_funds": [],  # any number of transfers may wait; funds are checked at execution
         "update_policy": [],  # a change made against a replaced version is refused instead (baseVersion)
+        # none: a change made against an older version of its record is refused as stale instead
+        "update_account_status": [],
+        "update_promotion": [],
+        "close_account": [],
     }
 
 

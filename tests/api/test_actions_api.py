@@ -40,7 +40,7 @@ async def count_actions(db) -> int:
         return (await session.exec(select(func.count()).select_from(WorkflowAction))).one()
 
 
-DETAIL_ONLY = {"approvedBy", "mayStillApprove", "policy", "versions"}
+DETAIL_ONLY = {"approvedBy", "mayStillApprove", "policy", "versions", "stale"}
 """What GET /actions/{id} adds to an action (tests/api/test_policies_api.py covers them)."""
 
 
