@@ -142,6 +142,8 @@ ACTION = ActionType(
     check_current_data=check_current_data,
     apply=apply,
     maker_role=Role.ADMIN,
+    # the user's records pages show it while it is pending
+    records=lambda payload: [payload.user_id],
     # none: a change names only the fields it changes, so two pending changes to one user can both stand
     unique_keys=(),
 )
