@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, Uuid, and_, bindparam, cast, literal_column, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import TextClause
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -163,12 +164,18 @@ class PendingChange:
         }
 
 
+_IDS = ARRAY(Uuid())
+
+
 def pending_statement(record_ids: list[uuid.UUID]) -> Select[Any]:
     # the status as a literal: the planner then proves the partial GIN index's predicate, even in a
     # generic prepared plan
     return (
         select(ACTIONS.c.id, ACTIONS.c.action_type, ACTIONS.c.summary, ACTIONS.c.record_ids)
-        .where(ACTIONS.c.record_ids.overlap(record_ids), ACTIONS.c.status == literal_column("'pending'"))
+        .where(
+            ACTIONS.c.record_ids.op("&&")(cast(bindparam("ids", record_ids, type_=_IDS), _IDS)),
+            ACTIONS.c.status == literal_column("'pending'"),
+        )
         .order_by(ACTIONS.c.created_at, ACTIONS.c.id)
     )
 
@@ -212,6 +219,12 @@ def _byte_order(column: Any, *, descending: bool) -> TextClause:
     return text(f"{column.table.name}.{column.name} USING {'~>~' if descending else '~<~'}")
 
 
+def _limit(window: Window) -> Any:
+    """A page and one row, written into the statement: planned with LIMIT $1, a generic plan would
+    guess a large share of the table and choose to read all of it."""
+    return bindparam("limit", window.limit + 1, literal_execute=True)
+
+
 def keyset(statement: Select[Any], key: Any, window: Window) -> Select[Any]:
     """One page of `statement` ordered by the unique text `key`, read in the window's direction, with
     one row more than the page, which says whether the list goes on that way."""
@@ -219,7 +232,7 @@ def keyset(statement: Select[Any], key: Any, window: Window) -> Select[Any]:
         statement = statement.where(_less(key, window.before))
     elif window.after is not None:
         statement = statement.where(_greater(key, window.after))
-    return statement.order_by(_byte_order(key, descending=window.backwards)).limit(window.limit + 1)
+    return statement.order_by(_byte_order(key, descending=window.backwards)).limit(_limit(window))
 
 
 def _page(rows: Sequence[Any], window: Window, key_of: Callable[[Any], str], kind: str) -> Page:
@@ -360,7 +373,7 @@ def ledger_statement(account_id: uuid.UUID, window: Window) -> Select[Any]:
         if window.after is not None:
             statement = statement.where(LEDGER.c.id < int(window.after))
         statement = statement.order_by(LEDGER.c.id.desc())
-    return statement.limit(window.limit + 1)
+    return statement.limit(_limit(window))
 
 
 async def ledger(session: AsyncSession, account_id: uuid.UUID, window: Window) -> Page:
