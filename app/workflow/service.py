@@ -647,6 +647,8 @@ async def resubmit_action(
         "updated_at": now,
         # pending again: its keys count again, as the new payload has them
         **kind.pending_keys(payload),
+        # and it marks the records the new payload changes
+        "record_ids": kind.stored_records(payload),
     }
     keys = kind.pending_keys(payload)
     holders = await _PENDING_HOLDERS.fetch(await driver_connection(session), **keys)

@@ -256,3 +256,23 @@ async def test_pending_changes_to_accounts_and_promotions_show_on_them(client, d
 async def test_records_need_a_signed_in_user(client):
     for path in ("accounts", "users", "promotions"):
         assert (await client.get(f"{API}/{path}")).status_code == 401
+
+
+async def test_a_resubmitted_change_marks_the_user_it_now_changes(client, db, checker):
+    admin = await make_actor(db, "admin")
+    first, second = await make_actor(db, "maker"), await make_actor(db, "maker")
+    change = await submit(client, admin, "update_user", {"userId": first.id, "fullName": "First Renamed"})
+    sent_back = await review(client, checker, change["id"], "changes_requested", "the other one")
+    assert sent_back.status_code == 200, sent_back.text
+    assert (await _get(client, checker, f"{API}/users/{first.id}"))["data"]["pendingChanges"] == []
+
+    resubmitted = await client.post(
+        f"/api/workflow/actions/{change['id']}/resubmit",
+        json={"payload": {"userId": second.id, "fullName": "Second Renamed"}},
+        headers=admin.headers,
+    )
+    assert resubmitted.status_code == 200, resubmitted.text
+
+    assert (await _get(client, checker, f"{API}/users/{first.id}"))["data"]["pendingChanges"] == []
+    marked = (await _get(client, checker, f"{API}/users/{second.id}"))["data"]["pendingChanges"]
+    assert [pending["id"] for pending in marked] == [change["id"]]
