@@ -144,6 +144,70 @@ async def measure(url: str, ids: dict[str, str]) -> list[tuple[str, float, float
     return results
 
 
+def statements(ids: dict[str, str]) -> list[tuple[str, list[Any]]]:
+    """The SQL behind each kind of page (app.records.queries), for its time in the database alone."""
+    import uuid
+
+    from app.records import queries
+    from app.records.queries import Search, Window
+
+    page = Window()
+    deep = Window(after=f"AC{int(ACCOUNTS * 0.9):010d}")
+    busy = uuid.UUID(ids["busy"])
+    return [
+        ("accounts: first page", queries.account_statements(None, page)),
+        ("accounts: deep page (90% in)", queries.account_statements(None, deep)),
+        ("accounts: page before it", queries.account_statements(None, Window(before=deep.after))),
+        ("accounts: number prefix", queries.account_statements(Search("AC00004"), page)),
+        ("accounts: holder username", queries.account_statements(Search("holder-00123"), page)),
+        ("accounts: holder name (contains)", queries.account_statements(Search("Nakamura 123"), page)),
+        ("accounts: broad name (contains)", queries.account_statements(Search("Okafor"), page)),
+        ("pending changes of a record", [queries.pending_statement([uuid.UUID(ids["marked"])])]),
+        ("ledger: newest", [queries.ledger_statement(busy, page)]),
+        ("ledger: deep page", [queries.ledger_statement(busy, Window(after=ids["deep_entry"]))]),
+        ("users: first page", queries.user_statements(None, page)),
+        ("users: name contains", queries.user_statements(Search("Haddad 777"), page)),
+        ("promotions: code prefix", queries.promotion_statements(Search("PROMO-00099"), page)),
+        ("promotions: name contains", queries.promotion_statements(Search("sale 12345"), page)),
+    ]
+
+
+async def database_times(url: str, ids: dict[str, str]) -> list[tuple[str, float, float, int]]:
+    """Planning and execution time of each page's statements, as EXPLAIN ANALYZE reports them."""
+    import json
+
+    from sqlalchemy.dialects import postgresql
+
+    conn = await asyncpg.connect(url)
+    results = []
+    try:
+        for label, parts in statements(ids):
+            sqls = [
+                str(part.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+                for part in parts
+            ]
+            timings = []
+            for _ in range(RUNS + 3):
+                total = 0.0
+                for sql in sqls:
+                    raw = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+                    plan = (raw if isinstance(raw, list) else json.loads(raw))[0]
+                    total += plan["Planning Time"] + plan["Execution Time"]
+                timings.append(total)
+            kept = sorted(timings[3:])
+            results.append((label, statistics.median(kept), kept[int(len(kept) * 0.95) - 1], len(sqls)))
+    finally:
+        await conn.close()
+    return results
+
+
+def report_database(results: list[tuple[str, float, float, int]]) -> None:
+    print("\nThe same pages in the database alone (planning + execution, EXPLAIN ANALYZE; ms):\n")
+    print(f"{'page':36} {'median':>8} {'p95':>8} {'stmts':>5}")
+    for label, median, p95, count in results:
+        print(f"{label:36} {median:8.2f} {p95:8.2f} {count:5d}")
+
+
 def report(results: list[tuple[str, float, float, int]]) -> None:
     print(
         f"\nRecords at {ACCOUNTS:,} accounts, {USERS:,} users, {PROMOTIONS:,} promotions, {LEDGER:,} ledger"
@@ -166,6 +230,7 @@ def main(run: Callable[[Any], Any] = asyncio.run) -> None:
         say("migrated")
         ids = run(fill(target.url))
         report(run(measure(target.url, ids)))
+        report_database(run(database_times(target.url, ids)))
 
 
 if __name__ == "__main__":
