@@ -5,9 +5,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from app.actions import get_action_type
 from app.models import Role, User
 from app.records.queries import Page, PendingChange
+from app.workflow.controller import submittable
 
 
 def user_status(row: Any) -> str:
@@ -120,9 +120,9 @@ class Start:
 
 
 def may_propose(viewer: User, action_type: str) -> bool:
-    """The type exists (other types are added separately) and the viewer holds its maker role."""
-    kind = get_action_type(action_type)
-    return kind is not None and kind.maker_role.value in viewer.roles
+    """The type exists (types are added separately) and the request form offers it to the viewer
+    (they hold its maker role)."""
+    return action_type in submittable(viewer)
 
 
 def _offered(viewer: User, record_id: uuid.UUID, choices: list[tuple[str, str]]) -> list[Start]:
