@@ -31,6 +31,8 @@ from app.mail import deliver_periodically
 from app.models import ActionStatus
 from app.people.api import PeopleApiController, TokenApiController
 from app.people.pages import PeoplePagesController, TokenPagesController
+from app.records.api import RecordsApiController
+from app.records.pages import RecordsPagesController
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.web.csrf import BearerExemptCSRFMiddleware, csrf_config
 from app.web.errors import EXCEPTION_HANDLERS
@@ -131,6 +133,8 @@ def _route_handlers() -> list[Any]:
         TokenPagesController,
         PeopleApiController,
         TokenApiController,
+        RecordsPagesController,
+        RecordsApiController,
         create_static_files_router(
             path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False
         ),

@@ -32,6 +32,17 @@ def _record_version() -> Any:
     return Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
+def _prefix_searchable(name: str, column: str) -> Index:
+    """A btree in byte order (text_pattern_ops): the records pages' lists walk it in order and a
+    prefix search is a range of it, whatever the database's collation (app.records.queries)."""
+    return Index(name, column, postgresql_ops={column: "text_pattern_ops"})
+
+
+def _substring_searchable(name: str, column: str) -> Index:
+    """A trigram GIN index (pg_trgm): `column ILIKE '%text%'` without reading the table."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -61,6 +72,10 @@ class ActionStatus(StrEnum):
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = (
+        _prefix_searchable("ix_users_username_pattern", "username"),
+        _substring_searchable("ix_users_full_name_trgm", "full_name"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     username: str = Field(max_length=50, unique=True, index=True)
@@ -82,8 +97,11 @@ class User(SQLModel, table=True):
 
 class Account(SQLModel, table=True):
     __tablename__ = "accounts"
-    # transfers check funds on the locked rows; this keeps the promise should any other path forget
-    __table_args__ = (CheckConstraint("balance >= 0", name="ck_accounts_balance_not_negative"),)
+    __table_args__ = (
+        # transfers check funds on the locked rows; this keeps the promise should any other path forget
+        CheckConstraint("balance >= 0", name="ck_accounts_balance_not_negative"),
+        _prefix_searchable("ix_accounts_number_pattern", "account_number"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
@@ -100,6 +118,10 @@ class Account(SQLModel, table=True):
 
 class Promotion(SQLModel, table=True):
     __tablename__ = "promotions"
+    __table_args__ = (
+        _prefix_searchable("ix_promotions_code_pattern", "code"),
+        _substring_searchable("ix_promotions_name_trgm", "name"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     code: str = Field(max_length=50, unique=True)

@@ -70,6 +70,8 @@ ACTION = ActionType(
     check_current_data=check_current_data,
     apply=apply,
     maker_role=Role.ADMIN,
+    # the user's records pages show it while it is pending
+    records=lambda payload: [payload.user_id],
     # one new link per user at a time: a second would spend the first the moment it is approved
     unique_keys=(UniqueKey("activation link of user", "userId", lambda payload: payload.user_id),),
 )

@@ -671,6 +671,8 @@ async def resubmit_action(
         **await _record_snapshot(session, kind, payload),
         # pending again: its keys count again, as the new payload has them
         **kind.pending_keys(payload),
+        # and it marks the records the new payload changes
+        "record_ids": kind.stored_records(payload),
     }
     keys = kind.pending_keys(payload)
     holders = await _PENDING_HOLDERS.fetch(await driver_connection(session), **keys)

@@ -137,6 +137,21 @@ EXPECTED: dict[str, Any] = {
     "GET /api/account/tokens": signed_in("200", anonymous="401", disabled="401"),
     "POST /api/account/tokens": signed_in("201", anonymous="401", disabled="401"),
     "POST /api/account/tokens/{token_id:str}/revoke": signed_in(OWN_ONLY, anonymous="401", disabled="401"),
+    # records: every signed-in user reads them (makers start requests from them, checkers look up what
+    # a request changes); changing one is a request like any other
+    "GET /records/accounts": signed_in("200"),
+    "GET /records/accounts/{account_id:str}": signed_in("200"),
+    "GET /records/users": signed_in("200"),
+    "GET /records/users/{user_id:str}": signed_in("200"),
+    "GET /records/promotions": signed_in("200"),
+    "GET /records/promotions/{promotion_id:str}": signed_in("200"),
+    "GET /api/records/accounts": signed_in("200", anonymous="401", disabled="401"),
+    "GET /api/records/accounts/{account_id:str}": signed_in("200", anonymous="401", disabled="401"),
+    "GET /api/records/accounts/{account_id:str}/ledger": signed_in("200", anonymous="401", disabled="401"),
+    "GET /api/records/users": signed_in("200", anonymous="401", disabled="401"),
+    "GET /api/records/users/{user_id:str}": signed_in("200", anonymous="401", disabled="401"),
+    "GET /api/records/promotions": signed_in("200", anonymous="401", disabled="401"),
+    "GET /api/records/promotions/{promotion_id:str}": signed_in("200", anonymous="401", disabled="401"),
 }
 
 # --- how each route is called ------------------------------------------------------------------------
@@ -286,6 +301,28 @@ async def _make_people(db: Database) -> dict[str, Actor]:
     return people
 
 
+async def _records_of(db: Database, holder: Actor) -> dict[str, str]:
+    """An account of the holder and a promotion, for the records routes' placeholders."""
+    async with db.engine.begin() as conn:
+        account = await conn.execute(
+            text(
+                "INSERT INTO accounts (id, user_id, account_number, account_type, balance, currency, status, "
+                "created_at, updated_at) VALUES (gen_random_uuid(), :holder, :number, 'checking', 10, "
+                "'EUR', 'active', now(), now()) RETURNING id"
+            ),
+            {"holder": holder.user.id, "number": f"MX{uuid.uuid4().hex[:10].upper()}"},
+        )
+        promotion = await conn.execute(
+            text(
+                "INSERT INTO promotions (id, code, name, discount_type, discount_value, start_date, "
+                "end_date, is_active, created_at, updated_at) VALUES (gen_random_uuid(), :code, 'Matrix', "
+                "'percentage', 5, now(), now() + interval '1 day', true, now(), now()) RETURNING id"
+            ),
+            {"code": f"MX-{uuid.uuid4().hex[:8].upper()}"},
+        )
+        return {"account_id": str(account.scalar_one()), "promotion_id": str(promotion.scalar_one())}
+
+
 def _in_database(database_url: str, work: Any) -> Any:
     async def run() -> Any:
         db = Database.connect(database_url, pool_size=1)
@@ -376,6 +413,7 @@ def _spare_tokens(database_url: str, people: dict[str, Actor], count: dict[str, 
 def world(attack_server: AppServer, database_url: str) -> Iterator[World]:
     people = _in_database(database_url, _make_people)
     other_maker = people["other maker"]
+    records = _in_database(database_url, lambda db: _records_of(db, other_maker))
     fresh_per_caller = len(CHANGING_ACTION_ROUTES)
     callers_in_all = len(CALLERS) * len(MODES)
     tokens_per_caller = len(CHANGING_TOKEN_ROUTES) * len(MODES)
@@ -407,6 +445,7 @@ def world(attack_server: AppServer, database_url: str) -> Iterator[World]:
             "action_id": other[0],
             "token_id": spare["other maker"][0],
             "user_id": str(other_maker.user.id),
+            **records,
         },
     )
     for caller in callers.values():

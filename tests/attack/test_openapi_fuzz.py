@@ -37,6 +37,13 @@ OPERATIONS = [
     "GET /api/account/tokens",
     "POST /api/account/tokens",
     "POST /api/account/tokens/{token_id}/revoke",
+    "GET /api/records/accounts",
+    "GET /api/records/accounts/{account_id}",
+    "GET /api/records/accounts/{account_id}/ledger",
+    "GET /api/records/users",
+    "GET /api/records/users/{user_id}",
+    "GET /api/records/promotions",
+    "GET /api/records/promotions/{promotion_id}",
 ]
 """Every operation the schema documents (test_every_documented_operation_is_fuzzed holds the two together).
 
