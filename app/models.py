@@ -184,7 +184,9 @@ class WorkflowAction(SQLModel, table=True):
             postgresql_ops={"summary": "gin_trgm_ops"},
             postgresql_where=_PENDING,
         ),
-        Index("ix_workflow_actions_pending_type", "action_type", "created_at", "id", postgresql_where=_PENDING),
+        Index(
+            "ix_workflow_actions_pending_type", "action_type", "created_at", "id", postgresql_where=_PENDING
+        ),
         Index(
             "ix_workflow_actions_pending_largest",
             AMOUNT_SORT_KEY,
