@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import replace
 from typing import Annotated, Any
 
+import anyio
 from litestar import Controller, Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
@@ -61,17 +62,25 @@ async def csv_chunks(db: Database, filters: views.ActionFilter) -> AsyncGenerato
     yield _line(list(COLUMNS))
     after: views.Cursor | None = None
     while True:
-        async with db.sessions() as session:
-            rows = await views.rows_after(session, filters, limit=EXPORT_BATCH, after=after)
-            names = await views.usernames(
-                session, {row.maker_id for row in rows} | {row.checker_id for row in rows if row.checker_id}
-            )
+        rows, names = await _batch(db, filters, after)
         if not rows:
             return
         yield "".join(_line(_values(row, names)) for row in rows)
         if len(rows) < EXPORT_BATCH:
             return
         after = views.Cursor(rows[-1].created_at, rows[-1].id)
+
+
+async def _batch(
+    db: Database, filters: views.ActionFilter, after: views.Cursor | None
+) -> tuple[list[Any], dict[Any, str]]:
+    # a client that leaves cancels the stream: the batch's reads finish first, so that its connection
+    # goes back to the pool clean rather than cancelled mid-query (which left the pool waiting)
+    with anyio.CancelScope(shield=True):
+        async with db.sessions() as session:
+            rows = await views.rows_after(session, filters, limit=EXPORT_BATCH, after=after)
+            people = {row.maker_id for row in rows} | {row.checker_id for row in rows if row.checker_id}
+            return rows, await views.usernames(session, people)
 
 
 def _values(row: Any, names: dict[Any, str]) -> list[Any]:
