@@ -42,7 +42,7 @@ async def test_the_cursor_follows_each_sort(client, db, maker, checker, sort):
         for i in range(47)
     ]
     # decided rows stay out of the pending list
-    await insert(db, rows + [row(maker.user.id, minute=1, status="approved", amount="1.00")])
+    await insert(db, [*rows, row(maker.user.id, minute=1, status="approved", amount="1.00")])
 
     seen, cursor = [], None
     for _ in range(10):

@@ -76,9 +76,9 @@ async def test_search_finds_by_code_username_account_number_and_text(client, db,
 
         await conn.execute(
             text(
-                "INSERT INTO accounts (id, user_id, account_number, account_type, balance, currency, status, "
-                "version, created_at, updated_at) VALUES (:id, :user, 'DE89370400440532013000', 'checking', 0, "
-                "'EUR', 'active', 1, now(), now())"
+                "INSERT INTO accounts (id, user_id, account_number, account_type, balance, currency, "
+                "status, version, created_at, updated_at) VALUES (:id, :user, 'DE89370400440532013000', "
+                "'checking', 0, 'EUR', 'active', 1, now(), now())"
             ),
             {"id": record, "user": bob.user.id},
         )

@@ -24,8 +24,10 @@ async def bulk_pending(db: Database, maker: Actor) -> None:
             text(
                 "INSERT INTO workflow_actions (id, action_type, status, payload, summary, maker_id, "
                 "required_approvals, approvals, amount, created_at, updated_at) "
-                "SELECT gen_random_uuid(), (ARRAY['create_user','create_promotion','transfer_funds'])[1 + i % 3], "
-                "'pending', '{}'::jsonb, 'Promotion CODE-' || i || ' for customer ' || (i * 7919 % 100000), :maker, "
+                "SELECT gen_random_uuid(), "
+                "(ARRAY['create_user','create_promotion','transfer_funds'])[1 + i % 3], "
+                "'pending', '{}'::jsonb, "
+                "'Promotion CODE-' || i || ' for customer ' || (i * 7919 % 100000), :maker, "
                 "1, 0, CASE WHEN i % 3 = 2 THEN (i % 5000) + 0.5 END, "
                 "timestamptz '2026-01-01' + make_interval(secs => i), now() "
                 "FROM generate_series(1, :count) AS i"
