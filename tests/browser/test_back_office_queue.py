@@ -146,9 +146,9 @@ def test_the_dense_view_fits_twenty_rows_on_a_1280x800_screen(server, people, ne
     expect(queue.locator("#queue-rows")).to_have_class(re.compile(r"\bdense\b"))
     queue.wait_for_url(re.compile(r".*dense=1.*"))
     queue.evaluate("window.scrollTo(0, 0)")
+    screenshot(queue, "queue-dense")
     assert bottom_of_twentieth() <= queue.evaluate("window.innerHeight") == 800
     assert queue.evaluate("document.documentElement.scrollWidth") <= 1280  # nothing spills sideways
-    screenshot(queue, "queue-dense")
 
     queue.reload()  # remembered in the URL
     expect(queue.locator("#queue-rows")).to_have_class(re.compile(r"\bdense\b"))
