@@ -99,7 +99,7 @@ def _log_in(page: Page, base: str, username: str, password: str, next_path: str 
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(f".*{next_path}.*"))
+    page.wait_for_url(re.compile(f".*{re.escape(next_path)}.*"))
 
 
 def _my_requests_with_a_notice(

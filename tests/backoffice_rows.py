@@ -23,6 +23,7 @@ def row(
     status: str = "pending",
     record_ids: list[uuid.UUID] | None = None,
     action_id: uuid.UUID | None = None,
+    required_approvals: int = 1,
 ) -> dict[str, Any]:
     return {
         "id": action_id or uuid.uuid4(),
@@ -33,6 +34,7 @@ def row(
         "amount": Decimal(amount) if amount is not None else None,
         "record_ids": record_ids,
         "created_at": START + timedelta(minutes=minute),
+        "required_approvals": required_approvals,
     }
 
 
@@ -43,8 +45,8 @@ async def insert(db: Database, rows: list[dict[str, Any]]) -> list[str]:
             text(
                 "INSERT INTO workflow_actions (id, action_type, status, payload, summary, maker_id, "
                 "required_approvals, approvals, amount, record_ids, created_at, updated_at) VALUES "
-                "(:id, :action_type, :status, '{}'::jsonb, :summary, :maker_id, 1, 0, :amount, "
-                "CAST(:record_ids AS uuid[]), :created_at, :created_at)"
+                "(:id, :action_type, :status, '{}'::jsonb, :summary, :maker_id, :required_approvals, 0, "
+                ":amount, CAST(:record_ids AS uuid[]), :created_at, :created_at)"
             ),
             rows,
         )

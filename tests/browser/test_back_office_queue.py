@@ -125,6 +125,7 @@ def test_the_dense_view_fits_twenty_rows_on_a_1280x800_screen(server, people, ne
                 minute=i,
                 summary=f"Promotion DENSE-{i:02d} (A rather long promotion name, to fill the line): 10%, "
                 "2026-01-01 00:00 to 2026-12-31 00:00",
+                required_approvals=1 + i % 2,  # "needs 1 more" must not take a second line
             )
             for i in range(24)
         ],
