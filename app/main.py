@@ -51,6 +51,7 @@ from app.workflow.controller import (
     ResubmitController,
 )
 from app.workflow.expiry import sweeping_in_background
+from app.workflow.export import ActionsExportApiController, HistoryExportController
 from app.workflow.listener import ReconnectingChannelsBackend
 from app.workflow.mine import MyRequestsController, WithdrawController
 from app.workflow.notify import QUEUE_CHANNEL
@@ -127,6 +128,8 @@ def _route_handlers() -> list[Any]:
         ResubmitController,
         PoliciesController,
         QueueController,
+        HistoryExportController,
+        ActionsExportApiController,
         MyRequestsController,
         WithdrawController,
         PeoplePagesController,

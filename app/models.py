@@ -161,6 +161,8 @@ class LedgerEntry(SQLModel, table=True):
 
 
 _PENDING = text("status = 'pending'")
+AMOUNT_SORT_KEY = text("(0 - COALESCE(amount, 0))")
+"""The queue's amount order as one ascending key: largest first, and no amount (moves no money) as 0."""
 PENDING_KEY_COLUMNS = ("unique_key_1", "unique_key_2")
 """workflow_actions' columns for an action's unique keys, each under a unique index over the pending
 actions: a type declares at most this many keys, its n-th key in the n-th column."""
@@ -197,6 +199,25 @@ class WorkflowAction(SQLModel, table=True):
         ),
         # the queue sorted by amount
         Index("ix_workflow_actions_pending_amount", "amount", "created_at", "id", postgresql_where=_PENDING),
+        # the queue's search and sorts (app.workflow.views): free text over the summaries, by type,
+        # and largest amount first (a request that moves no money counts as 0), oldest first on ties
+        Index(
+            "ix_workflow_actions_pending_summary_trgm",
+            "summary",
+            postgresql_using="gin",
+            postgresql_ops={"summary": "gin_trgm_ops"},
+            postgresql_where=_PENDING,
+        ),
+        Index(
+            "ix_workflow_actions_pending_type", "action_type", "created_at", "id", postgresql_where=_PENDING
+        ),
+        Index(
+            "ix_workflow_actions_pending_largest",
+            AMOUNT_SORT_KEY,
+            "created_at",
+            "id",
+            postgresql_where=_PENDING,
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -3,7 +3,7 @@
 Run with `.venv/bin/python docs/screenshots.py` (needs Debian's chromium). It starts
 `maker-checker serve` on a free loopback port with an embedded database in a temporary DATA_DIR,
 and writes docs/queue.png, docs/queue-phone.png, docs/detail.png, docs/policies.png,
-docs/versions.png and docs/my-requests.png.
+docs/versions.png, docs/my-requests.png and docs/queue-dense.png.
 """
 
 import os
@@ -99,7 +99,7 @@ def _log_in(page: Page, base: str, username: str, password: str, next_path: str 
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(f".*{next_path}.*"))
+    page.wait_for_url(re.compile(f".*{re.escape(next_path)}.*"))
 
 
 def _my_requests_with_a_notice(
@@ -113,6 +113,27 @@ def _my_requests_with_a_notice(
     _post(base, f"/api/workflow/actions/{ids[0]}/review", {"status": "approved"}, _headers(env, "checker"))
     page.locator(".toast").wait_for(timeout=10_000)
     page.screenshot(path=str(ROOT / "docs" / "my-requests.png"))
+
+
+def _dense_queue(browser: Any, base: str, env: dict[str, str], password: str) -> None:
+    """The dense queue at 1280x800 with a row selected by the keyboard: 20 requests and more."""
+    headers = _headers(env, "maker")
+    for n in range(1, 23):
+        payload = {
+            "code": f"SPRING-{n:02d}",
+            "name": f"Spring offer {n}",
+            "discountType": "percentage",
+            "discountValue": str(5 + n % 4 * 5),
+            "startDate": "2027-04-01T00:00:00Z",
+            "endDate": "2027-05-31T00:00:00Z",
+        }
+        _post(base, "/api/workflow/actions", {"actionType": "create_promotion", "payload": payload}, headers)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, base, "checker", password, "/queue?dense=1")
+    page.locator("#live-state[data-state=open]").wait_for(timeout=10_000)
+    for _ in range(3):
+        page.keyboard.press("j")
+    page.screenshot(path=str(ROOT / "docs" / "queue-dense.png"))
 
 
 def main() -> None:
@@ -169,6 +190,7 @@ def main() -> None:
             _log_in(phone, base, "checker2", passwords["checker2"])
             phone.screenshot(path=str(ROOT / "docs" / "queue-phone.png"))
             _my_requests_with_a_notice(browser, base, env, passwords["maker"], ids)
+            _dense_queue(browser, base, env, passwords["checker"])
             browser.close()
     finally:
         server.send_signal(signal.SIGTERM)

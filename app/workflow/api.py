@@ -1,6 +1,7 @@
 """The JSON API of the workflow, compatible with the original tutorial's routes and envelopes."""
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -17,7 +18,7 @@ from app.db import ONE_STATEMENT
 from app.errors import Forbidden, NotFound
 from app.models import ActionStatus, User
 from app.workflow import policies, records, service, views
-from app.workflow.inputs import action_filter, parse_action_id, parse_cursor
+from app.workflow.inputs import action_filter, list_order, parse_action_id, parse_cursor
 from app.workflow.schemas import (
     ActionDetailEnvelope,
     ActionEnvelope,
@@ -115,13 +116,42 @@ class WorkflowApiController(Controller):
                 description="The nextCursor of the previous page: reads the next page directly, at any depth",
             ),
         ] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                name="q",
+                max_length=views.MAX_SEARCH_LENGTH,
+                description="Search: the start of an action's id, a maker's or payload's username, an "
+                "account number, or any part of the summary",
+            ),
+        ] = None,
+        sort: Annotated[
+            str | None,
+            QueryParameter(
+                name="sort",
+                schema_extra={
+                    "one_of": [
+                        {"type": "string", "enum": list(views.SORTS)},
+                        {"type": "string", "maxLength": 0},
+                    ],
+                    "type": None,
+                },
+                description="newest (the default), oldest, type, or amount (largest first; no amount counts "
+                "as 0); type and amount need status=pending",
+            ),
+        ] = None,
     ) -> Response[ActionList]:
+        filters = action_filter(status, action_type, maker_id, strict=True)
+        oldest_first, sort_key = list_order(sort, filters)
+        search = await views.find_search(db_session, q)
         result = await views.list_actions(
             session=db_session,
-            filters=action_filter(status, action_type, maker_id, strict=True),
+            filters=replace(filters, search=search),
             page=page,
             limit=limit,
             after=parse_cursor(cursor),
+            oldest_first=oldest_first,
+            sort_key=sort_key,
         )
         pagination = {
             "page": result.page,

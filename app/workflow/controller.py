@@ -1,6 +1,7 @@
 """Pages for people: new request, action detail with inline review, history."""
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -217,9 +218,11 @@ class ActionPagesController(Controller):
         status: Annotated[str | None, QueryParameter(name="status")] = None,
         action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
         maker_id: Annotated[str | None, QueryParameter(name="makerId")] = None,
+        q: Annotated[str | None, QueryParameter(name="q")] = None,
         page: Annotated[str | None, QueryParameter(name="page")] = None,
     ) -> Template:
         filters = action_filter(status, action_type, maker_id, strict=False)
+        filters = replace(filters, search=await views.find_search(db_session, q))
         result = await views.list_actions(
             session=db_session, filters=filters, page=page_number(page), limit=HISTORY_PAGE_SIZE
         )

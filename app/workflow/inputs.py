@@ -15,7 +15,7 @@ from app.actions.base import ActionType, validation_errors
 from app.errors import InvalidInput
 from app.models import ActionStatus
 from app.workflow.schemas import ReviewIn
-from app.workflow.views import ActionFilter, Cursor
+from app.workflow.views import SORTS, ActionFilter, Cursor, sort_order
 
 
 def parse_uuid(raw: str | None) -> uuid.UUID | None:
@@ -65,6 +65,21 @@ def action_filter(
     if errors and strict:
         raise InvalidInput("The filters are not valid", details=errors)
     return ActionFilter(status=status or None, action_type=action_type or None, maker_id=maker)
+
+
+def list_order(sort: str | None, filters: ActionFilter) -> tuple[bool, str | None]:
+    """(oldest_first, sort_key) of the API's list for `sort` (views.SORTS; empty: newest first).
+    Raises InvalidInput for an unknown sort, and for type or amount outside the pending actions
+    (their indexes cover only those)."""
+    if not sort:
+        return False, None
+    if sort not in SORTS:
+        raise InvalidInput("The sort is not valid", details={"sort": "Use one of " + ", ".join(SORTS)})
+    if sort in ("type", "amount") and filters.status != ActionStatus.PENDING:
+        raise InvalidInput(
+            "The sort is not valid", details={"sort": f"Sorting by {sort} needs status=pending"}
+        )
+    return sort_order(sort)
 
 
 def review_from_form(form: Any) -> ReviewIn:

@@ -52,23 +52,42 @@ class QueueController(Controller):
         request: Request[User, Any, Any],
         db_session: NamedDependency[AsyncSession],
         action_type: Annotated[str | None, QueryParameter(name="actionType")] = None,
+        maker_id: Annotated[str | None, QueryParameter(name="makerId")] = None,
+        q: Annotated[str | None, QueryParameter(name="q")] = None,
+        sort: Annotated[str | None, QueryParameter(name="sort")] = None,
+        dense: Annotated[str | None, QueryParameter(name="dense")] = None,
         page: Annotated[str | None, QueryParameter(name="page")] = None,
         keep: Annotated[str | None, QueryParameter(name="keep")] = None,
     ) -> Template:
         chosen = action_type if action_type in REGISTRY else None
+        chosen_maker = parse_uuid(maker_id)
+        chosen_sort = sort if sort in views.SORTS else views.SORTS[0]
+        search = await views.find_search(db_session, q)
         rows, found = await views.pending_queue(
-            session=db_session, viewer=request.user, action_type=chosen, page=page_number(page)
+            session=db_session,
+            viewer=request.user,
+            action_type=chosen,
+            page=page_number(page),
+            maker_id=chosen_maker,
+            search=search,
+            sort=chosen_sort,
         )
         in_hand = await views.decided_in_hand(
             session=db_session, viewer=request.user, action_ids=kept_ids(keep)
         )
-        rows = sorted(rows + in_hand, key=lambda view: view.action.created_at)
-        other_types = await views.pending_count(session=db_session) if chosen and not found.total else 0
+        rows = views.in_order(rows + in_hand, chosen_sort)
+        filtered = bool(chosen or chosen_maker or search)
+        other_types = await views.pending_count(session=db_session) if filtered and not found.total else 0
         context = {
             "rows": rows,
             "total": found.total,
             "result": found,
             "chosen_type": chosen,
+            "chosen_maker": chosen_maker,
+            "chosen_sort": chosen_sort,
+            "search": search.text if search else "",
+            "dense": dense == "1",
+            "makers": await views.makers(session=db_session),
             "keepalive_seconds": get_settings().queue_keepalive_seconds,
             "pending_of_other_types": other_types,
         }

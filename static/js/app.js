@@ -226,3 +226,141 @@
     }
   });
 })();
+
+// Queue keyboard (listed on the page, workflow/_queue_shortcuts.html): j and k move a selection over
+// the queue's rows, o or Enter open the selected request, a approves it, r goes to its comment (needed
+// to reject; Enter there rejects rather than approves). Nothing fires while the person types in a
+// field. The queue is live: the selection follows its request's id through each refresh, and when that
+// request has left, stays at the same place in the list.
+(function () {
+  const ROW_PREFIX = "action-row-";
+  let selectedId = null;
+  let selectedIndex = -1;
+
+  function rows() {
+    return Array.from(document.querySelectorAll("#queue-rows tbody > tr[id^='" + ROW_PREFIX + "']"));
+  }
+
+  function selectedRow() {
+    return selectedId ? document.getElementById(ROW_PREFIX + selectedId) : null;
+  }
+
+  function isTyping(target) {
+    if (!target || !target.closest) return false;
+    if (target.isContentEditable) return true;
+    const field = target.closest("input, textarea, select");
+    return !!field && !(field.matches("input[type=checkbox], input[type=radio], input[type=button], input[type=submit]"));
+  }
+
+  function mark(row, focus) {
+    document.querySelectorAll("#queue-rows tr.selected").forEach(function (other) {
+      if (other !== row) {
+        other.classList.remove("selected");
+        other.removeAttribute("aria-current");
+      }
+    });
+    row.classList.add("selected");
+    row.setAttribute("aria-current", "true");
+    row.tabIndex = -1;
+    selectedId = row.id.slice(ROW_PREFIX.length);
+    selectedIndex = rows().indexOf(row);
+    if (focus) {
+      row.focus();
+      row.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function move(step) {
+    const all = rows();
+    if (!all.length) return;
+    const current = selectedRow();
+    let index = current ? all.indexOf(current) + step : (step > 0 ? 0 : all.length - 1);
+    if (!current && selectedIndex >= 0) index = Math.min(selectedIndex, all.length - 1);
+    mark(all[Math.max(0, Math.min(index, all.length - 1))], true);
+  }
+
+  function open(row) {
+    const link = row.querySelector("a[href^='/actions/']");
+    if (link) link.click();
+  }
+
+  function approve(row) {
+    const button = row.querySelector("form.decide button.approve");
+    if (button && !button.disabled) button.click();
+  }
+
+  function startRejecting(row) {
+    const comment = row.querySelector("form.decide input[name=comment]");
+    if (!comment) return;
+    comment.form.dataset.intent = "rejected";
+    comment.focus();
+  }
+
+  function toggleHelp() {
+    const help = document.getElementById("queue-shortcuts");
+    if (help) help.open = !help.open;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!document.getElementById("queue-rows") || event.defaultPrevented) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    // in the comment field that r went to: Enter rejects, Escape goes back to the row
+    const form = target.closest && target.closest("form.decide");
+    if (form && target.name === "comment") {
+      if (event.key === "Enter" && form.dataset.intent === "rejected") {
+        event.preventDefault();
+        const reject = form.querySelector("button.reject");
+        if (reject && !reject.disabled) reject.click();
+      } else if (event.key === "Escape") {
+        const row = form.closest("tr");
+        if (row) mark(row, true);
+      }
+      return;
+    }
+    if (isTyping(target)) return;
+    if (event.key === "?") {
+      event.preventDefault();
+      return toggleHelp();
+    }
+    if (event.shiftKey) return;
+    if (event.key === "j") { event.preventDefault(); return move(1); }
+    if (event.key === "k") { event.preventDefault(); return move(-1); }
+    const row = selectedRow();
+    if (!row) return;
+    // Enter keeps its own meaning on a link, a button or a summary; on the row it opens the request
+    const ownsEnter = target.closest && target.closest("a, button, summary, [role=button]");
+    if (event.key === "o" || (event.key === "Enter" && !ownsEnter)) { event.preventDefault(); return open(row); }
+    if (event.key === "a") { event.preventDefault(); return approve(row); }
+    if (event.key === "r") { event.preventDefault(); return startRejecting(row); }
+  });
+
+  // the intent to reject lasts while the person is in the field
+  document.addEventListener("focusout", function (event) {
+    const form = event.target.closest && event.target.closest("form.decide");
+    if (form && event.target.name === "comment") delete form.dataset.intent;
+  });
+
+  // a click on a row selects it too, so that the keys go on from there
+  document.addEventListener("click", function (event) {
+    const row = event.target.closest && event.target.closest("#queue-rows tbody > tr[id^='" + ROW_PREFIX + "']");
+    if (row) mark(row, false);
+  });
+
+  // a refresh replaces the rows: select the same request again, or the one now in its place; focus
+  // comes back to the row only when it was there
+  let rowHadFocus = false;
+  document.addEventListener("htmx:beforeSwap", function () {
+    const row = selectedRow();
+    rowHadFocus = !!row && document.activeElement === row;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!selectedId) return;
+    const row = selectedRow();
+    const focusBack = rowHadFocus && (document.activeElement === document.body || !document.activeElement);
+    rowHadFocus = false;
+    if (row) return mark(row, focusBack);
+    const all = rows();
+    if (all.length && selectedIndex >= 0) mark(all[Math.min(selectedIndex, all.length - 1)], focusBack);
+  });
+})();

@@ -85,6 +85,7 @@ EXPECTED: dict[str, Any] = {
     "GET /": signed_in("303"),
     "POST /logout": signed_in("303"),
     "GET /history": signed_in("200"),
+    "GET /history.csv": signed_in("200"),
     "GET /queue": signed_in("200"),
     "GET /queue/events": signed_in("200", anonymous="401", disabled="401"),
     "GET /actions/{action_id:str}": signed_in("200"),
@@ -117,6 +118,7 @@ EXPECTED: dict[str, Any] = {
         {"own": "200", "other": "403"}, anonymous="401", disabled="401"
     ),
     "GET /api/workflow/actions": signed_in("200", anonymous="401", disabled="401"),
+    "GET /api/workflow/actions.csv": signed_in("200", anonymous="401", disabled="401"),
     "POST /api/workflow/actions": by_role(maker="201", checker="403", admin="403", api=True),
     "GET /api/workflow/actions/{action_id:str}": signed_in("200", anonymous="401", disabled="401"),
     "POST /api/workflow/actions/{action_id:str}/review": by_role(

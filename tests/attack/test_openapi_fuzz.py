@@ -25,6 +25,7 @@ OPERATIONS = [
     "GET /health",
     "GET /ready",
     "GET /api/workflow/actions",
+    "GET /api/workflow/actions.csv",
     "POST /api/workflow/actions",
     "GET /api/workflow/actions/{action_id}",
     "POST /api/workflow/actions/{action_id}/review",
