@@ -51,6 +51,7 @@ from app.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    StepUpRefused,
 )
 from app.models import (
     PENDING_KEY_COLUMNS,
@@ -386,11 +387,17 @@ async def review_action(
     approve: bool,
     comment: str | None,
     send_back: bool = False,
+    stepped_up: bool = False,
+    batch_id: uuid.UUID | None = None,
 ) -> ReviewOutcome:
     """Approve, reject or send back a pending action under a row lock; the final approval executes it.
 
+    stepped_up: the reviewer entered their password again for this approval, checked before the
+    transaction (app.workflow.step_up); an approval whose pinned policy asks for it needs it.
+    batch_id: the bulk review this decision is part of, recorded in its audit event.
+
     Raises:
-        Forbidden: not a checker, or the reviewer made the action.
+        Forbidden: not a checker, the reviewer made the action, or an approval without its step-up.
         InvalidInput: rejecting or sending back without a comment.
         NotFound: no such action.
         Conflict: not pending any more, or already reviewed by this user.
@@ -413,15 +420,28 @@ async def review_action(
             details={"reviewComment": "Say why you reject"},
         )
     action = await _lock_pending_action(session, action_id, reviewer)
+    noted = {"batchId": str(batch_id)} if batch_id else {}
     if send_back:
-        return await _send_back(session, action, reviewer, comment)
+        return await _send_back(session, action, reviewer, comment, noted)
     if approve:
-        return await _approve(session, action, reviewer, comment)
-    return await _reject(session, action, reviewer, comment)
+        if await _asks_for_step_up(session, action):
+            if not stepped_up:
+                raise StepUpRefused()
+            noted |= {"stepUp": True}
+        return await _approve(session, action, reviewer, comment, noted)
+    return await _reject(session, action, reviewer, comment, noted)
+
+
+async def _asks_for_step_up(session: AsyncSession, action: Row) -> bool:
+    """Whether the action's pinned policy asks for the password to approve (the defaults cost no query)."""
+    if action.policy_version == 0:
+        kind = get_action_type(action.action_type)
+        return bool(kind and kind.default_step_up)
+    return (await policies.pinned_policy(session, action.action_type, action.policy_version)).step_up
 
 
 async def _send_back(
-    session: AsyncSession, action: Row, reviewer: User, comment: str | None
+    session: AsyncSession, action: Row, reviewer: User, comment: str | None, noted: dict[str, Any]
 ) -> ReviewOutcome:
     changes = {
         "status": ActionStatus.CHANGES_REQUESTED.value,
@@ -429,7 +449,7 @@ async def _send_back(
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
-    event = Event("action_sent_back", {"comment": comment, "version": action.version})
+    event = Event("action_sent_back", {"comment": comment, "version": action.version} | noted)
     try:
         sent_back = await _review_and_update(
             session, action, reviewer, ActionStatus.CHANGES_REQUESTED.value, comment, event, **changes
@@ -458,14 +478,16 @@ async def _expire(session: AsyncSession, action: Row) -> None:
     )
 
 
-async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: str | None) -> ReviewOutcome:
+async def _reject(
+    session: AsyncSession, action: Row, reviewer: User, comment: str | None, noted: dict[str, Any]
+) -> ReviewOutcome:
     changes = {
         "status": ActionStatus.REJECTED.value,
         "checker_id": reviewer.id,
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
-    event = Event("action_rejected", {"comment": comment})
+    event = Event("action_rejected", {"comment": comment} | noted)
     try:
         rejected = await _review_and_update(session, action, reviewer, "rejected", comment, event, **changes)
     except IntegrityConstraintViolationError as exc:
@@ -474,13 +496,15 @@ async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: s
     return ReviewOutcome(action=rejected, message="Action rejected")
 
 
-async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: str | None) -> ReviewOutcome:
+async def _approve(
+    session: AsyncSession, action: Row, reviewer: User, comment: str | None, noted: dict[str, Any]
+) -> ReviewOutcome:
     kind = _known_type(action.action_type)
     ctx = ExecutionContext(
         session=session, action_id=action.id, maker_id=action.maker_id, checker_id=reviewer.id
     )
     try:
-        approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
+        approved, result = await _record_approval(ctx, kind, action, reviewer, comment, noted)
     except (
         ActionRefused,
         IntegrityError,
@@ -493,7 +517,7 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
         # recorded in a fresh one, which the request commits before answering
         await session.rollback()
         _refuse_duplicate_review(exc)
-        await _record_refusal(session, action, reviewer, _reason(exc))
+        await _record_refusal(session, action, reviewer, _reason(exc), noted)
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
     if approved.status != ActionStatus.APPROVED:
         return ReviewOutcome(action=approved, message="Approval recorded; more approvals are needed")
@@ -501,7 +525,12 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
 
 
 async def _record_approval(
-    ctx: ExecutionContext, kind: ActionType, action: Row, reviewer: User, comment: str | None
+    ctx: ExecutionContext,
+    kind: ActionType,
+    action: Row,
+    reviewer: User,
+    comment: str | None,
+    noted: dict[str, Any],
 ) -> tuple[Row, dict[str, Any] | None]:
     changes: dict[str, Any] = {}
     result = None
@@ -518,7 +547,8 @@ async def _record_approval(
         }
     event = Event(
         "action_approved" if final else "approval_recorded",
-        {"approvals": action.approvals + 1, "requiredApprovals": action.required_approvals, "result": result},
+        {"approvals": action.approvals + 1, "requiredApprovals": action.required_approvals, "result": result}
+        | noted,
     )
     approved = await _review_and_update(
         ctx.session, action, reviewer, "approved", comment, event, count_approval=True, **changes
@@ -526,7 +556,9 @@ async def _record_approval(
     return approved, result
 
 
-async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, reason: str) -> None:
+async def _record_refusal(
+    session: AsyncSession, action: Row, reviewer: User, reason: str, noted: dict[str, Any]
+) -> None:
     """The failed attempt on a still pending action (the row lock went with the rolled-back attempt,
     so someone else may have decided it meanwhile: then their decision stands, untouched)."""
     connection = await session.connection()
@@ -540,7 +572,7 @@ async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, re
         event_type="execution_failed",
         actor_id=reviewer.id,
         action_id=action.id,
-        details={"reason": reason},
+        details={"reason": reason} | noted,
     )
 
 
