@@ -21,8 +21,8 @@ from litestar import Request
 from sqlalchemy import UUID, and_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from app.accounts import passwords
 from app.accounts import login as logins
+from app.accounts import passwords
 from app.accounts.throttle import LoginRefused, LoginThrottle
 from app.actions import get_action_type
 from app.db import Database, DriverStatement, autocommit_driver

@@ -112,7 +112,8 @@ async def test_the_right_password_approves_and_the_audit_records_the_step_up(
     assert PASSWORD not in response.text
     events = await fetch_rows(
         db,
-        "SELECT details->>'stepUp' FROM audit_events WHERE action_id = :id AND event_type = 'action_approved'",
+        "SELECT details->>'stepUp' FROM audit_events"
+        " WHERE action_id = :id AND event_type = 'action_approved'",
         id=step_up_action["id"],
     )
     assert events == [("true",)]
@@ -141,7 +142,8 @@ async def test_a_policy_without_step_up_approves_without_a_password(client, db, 
     assert response.status_code == 200, response.text
     events = await fetch_rows(
         db,
-        "SELECT details ? 'stepUp' FROM audit_events WHERE action_id = :id AND event_type = 'action_approved'",
+        "SELECT details ? 'stepUp' FROM audit_events"
+        " WHERE action_id = :id AND event_type = 'action_approved'",
         id=action["id"],
     )
     assert events == [(False,)]
