@@ -62,6 +62,17 @@ _CANDIDATES = DriverStatement.of(
 )
 
 
+_ROWS = DriverStatement.of(
+    select(ACTIONS).where(ACTIONS.c.id == func.any(bindparam("ids", type_=ARRAY(UUID))))
+)
+
+
+async def rows_by_id(*, session: AsyncSession, action_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The actions with these ids (rows of workflow_actions), in no particular order."""
+    connection = await driver_connection(session)
+    return [as_row(record) for record in await _ROWS.fetch(connection, ids=list(action_ids))]
+
+
 @dataclass(frozen=True)
 class Check:
     """One action's pre-check for one decision."""
