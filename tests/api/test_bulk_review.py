@@ -175,7 +175,8 @@ async def test_one_refused_execution_does_not_undo_the_items_before_or_after_it(
     batch = response.json()["data"]["batchId"]
     failed = await fetch_rows(
         db,
-        "SELECT details->>'batchId' FROM audit_events WHERE action_id = :id AND event_type = 'execution_failed'",
+        "SELECT details->>'batchId' FROM audit_events"
+        " WHERE action_id = :id AND event_type = 'execution_failed'",
         id=clash["id"],
     )
     assert failed == [(batch,)]
