@@ -72,6 +72,7 @@ def test_review_selected_prechecks_then_approves_the_allowed_ones(server, databa
     for action_id in (first, gone, stepped):
         expect(page.locator(f"#select-{action_id}")).to_be_checked()
     expect(page.locator(f"#select-{late}")).not_to_be_checked()
+    screenshot(page, "bulk-queue")
     _expire(database_url, gone)
 
     page.get_by_role("button", name="Review selected").click()
