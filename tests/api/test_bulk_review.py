@@ -290,3 +290,18 @@ async def test_makers_may_not_bulk_review(client, maker):
     for path in (BULK, f"{BULK}/precheck"):
         response = await client.post(path, json=body, headers=maker.headers)
         assert response.status_code == 403, response.text
+
+
+async def test_an_approved_create_user_in_a_batch_mails_its_activation_link_after_the_answer(
+    client, maker, checker
+):
+    from tests.factories import activation_link, user_payload
+
+    action = await submit(client, maker, "create_user", user_payload(email="bulk.starter@example.com"))
+
+    response = await client.post(
+        BULK, json={"ids": [action["id"]], "status": "approved"}, headers=checker.headers
+    )
+
+    assert response.json()["data"]["results"][0]["outcome"] == "approved"
+    assert "/activate/" in activation_link("bulk.starter@example.com")

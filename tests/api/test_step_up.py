@@ -228,3 +228,30 @@ async def test_a_too_long_password_is_a_400_naming_the_field(client, step_up_act
     assert response.status_code == 400
     assert "password" in {d["field"] for d in response.json()["details"]}
     assert "x" * 300 not in response.text
+
+
+async def test_the_password_is_never_logged(client, step_up_action, stepping_checker, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    await approve(client, stepping_checker, step_up_action["id"], password="a secret guess")
+    await approve(client, stepping_checker, step_up_action["id"], password=PASSWORD)
+
+    assert "a secret guess" not in caplog.text
+    assert PASSWORD not in caplog.text
+
+
+async def test_a_wrong_password_spends_the_addresses_login_budget(client, step_up_action, stepping_checker):
+    from app.accounts.throttle import LoginThrottle
+
+    throttle = LoginThrottle(budget=1)
+    client.app.state.login_throttle = throttle
+
+    wrong = await approve(client, stepping_checker, step_up_action["id"], password="guess")
+    assert wrong.status_code == 403
+    assert throttle.remembered == 1
+
+    # the address's budget is spent: even the right password waits, as a login would
+    throttled = await approve(client, stepping_checker, step_up_action["id"], password=PASSWORD)
+    assert throttled.status_code == 429
+    assert "Too many failed logins" in throttled.json()["error"]
