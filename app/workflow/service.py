@@ -172,6 +172,13 @@ _LOCK_ACTION = DriverStatement.of(
         .where(USERS.c.id == ACTIONS.c.maker_id)
         .scalar_subquery()
         .label("maker_active"),
+        # None under the defaults (version 0): the type's default_step_up
+        select(POLICIES.c.step_up)
+        .where(
+            POLICIES.c.action_type == ACTIONS.c.action_type, POLICIES.c.version == ACTIONS.c.policy_version
+        )
+        .scalar_subquery()
+        .label("pinned_step_up"),
     )
     .where(ACTIONS.c.id == bindparam("id"))
     .with_for_update(of=ACTIONS)
@@ -424,7 +431,7 @@ async def review_action(
     if send_back:
         return await _send_back(session, action, reviewer, comment, noted)
     if approve:
-        if await _asks_for_step_up(session, action):
+        if _asks_for_step_up(action):
             if not stepped_up:
                 raise StepUpRefused()
             noted |= {"stepUp": True}
@@ -432,12 +439,12 @@ async def review_action(
     return await _reject(session, action, reviewer, comment, noted)
 
 
-async def _asks_for_step_up(session: AsyncSession, action: Row) -> bool:
-    """Whether the action's pinned policy asks for the password to approve (the defaults cost no query)."""
-    if action.policy_version == 0:
+def _asks_for_step_up(action: Row) -> bool:
+    """Whether the action's pinned policy asks for the password to approve (read with its lock)."""
+    if action.pinned_step_up is None:
         kind = get_action_type(action.action_type)
         return bool(kind and kind.default_step_up)
-    return (await policies.pinned_policy(session, action.action_type, action.policy_version)).step_up
+    return bool(action.pinned_step_up)
 
 
 async def _send_back(

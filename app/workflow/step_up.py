@@ -128,11 +128,12 @@ async def verify_password_again(
 async def step_up_for_approval(
     request: Request[User, Any, Any], action_id: uuid.UUID, password: str | None
 ) -> bool:
-    """Whether the approval of this action was stepped up: False when its policy does not ask for it;
-    True once the password is verified. Raises StepUpRefused or TooManyAttempts. Call it before the
-    request's transaction begins."""
+    """Whether the approval of this action was stepped up: True once the password is verified, False
+    without a password or when its policy does not ask for one (without one, the review refuses the
+    approval under its lock if the policy asks: no query here on the usual path). Raises
+    StepUpRefused or TooManyAttempts. Call it before the request's transaction begins."""
     db: Database = request.app.state.db
-    if action_id not in await needing_step_up(db, [action_id]):
+    if not password or action_id not in await needing_step_up(db, [action_id]):
         return False
     await verify_password_again(db, request.app.state.login_throttle, Caller.of(request), password)
     return True
