@@ -57,6 +57,17 @@ class DuplicatePending(Conflict):
         return super().envelope() | {"pendingActionId": str(self.pending_action_id)}
 
 
+PASSWORD_NEEDED = "Enter your password to approve"
+
+
+class StepUpRefused(Forbidden):
+    """An approval whose policy asks for the reviewer's password again (step-up) without it, with a
+    wrong one, or from a locked account; details name the password field."""
+
+    def __init__(self, reason: str = PASSWORD_NEEDED) -> None:
+        super().__init__(reason, details={"password": reason})
+
+
 class ExecutionRefused(Conflict, CommitThenRaise):
     """Current data refused the approved operation; the failed attempt's audit event is kept."""
 

@@ -43,6 +43,7 @@ from app.web.openapi import render_plugins
 from app.web.rendering import TEMPLATE_FILTERS, add_vary_header, url_for
 from app.web.stopping import ServerStopping
 from app.workflow.api import ActionTypesApiController, WorkflowApiController
+from app.workflow.bulk_routes import BulkReviewApiController, BulkReviewPagesController
 from app.workflow.controller import (
     ActionPagesController,
     HomeController,
@@ -120,6 +121,8 @@ def _route_handlers() -> list[Any]:
         ready,
         WorkflowApiController,
         ActionTypesApiController,
+        BulkReviewApiController,
+        BulkReviewPagesController,
         LoginController,
         ActivationController,
         HomeController,

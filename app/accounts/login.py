@@ -1,6 +1,7 @@
 """Password login with throttling, and account activation through a one-time link."""
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,7 +32,7 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
     if user is not None:
         # attempts on one account take turns, so parallel guesses are all counted
         await session.refresh(user, with_for_update=True)
-    locked = user is not None and user.locked_until is not None and user.locked_until > utcnow()
+    locked = user is not None and is_locked(user.locked_until)
     if user is not None and password_ok and user.is_active and not locked:
         user.failed_logins, user.locked_until = 0, None
         user.last_login_at = utcnow()
@@ -49,6 +50,25 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
         session=session, event_type="login_failed", actor_id=user.id if user else None, details=details
     )
     return None
+
+
+def is_locked(locked_until: datetime | None) -> bool:
+    """Whether an account's locked_until still locks it (MAX_FAILED_LOGINS failures lock it for LOCKOUT)."""
+    return locked_until is not None and locked_until > utcnow()
+
+
+async def count_failed_reauthentication(*, session: AsyncSession, user_id: uuid.UUID) -> None:
+    """A signed-in user's wrong password, entered again to confirm an approval (step-up), counts as
+    a failed login: the same count and lockout as the login form's, and the same audit event.
+    The caller commits, as for authenticate."""
+    user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
+    if user is None:
+        return
+    locked = is_locked(user.locked_until)
+    if not locked:
+        await _count_failure(session, user)
+    details = {"knownUser": True, "locked": locked, "stepUp": True}
+    await record_event(session=session, event_type="login_failed", actor_id=user.id, details=details)
 
 
 async def _count_failure(session: AsyncSession, user: User) -> None:

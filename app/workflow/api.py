@@ -17,7 +17,7 @@ from app.actions.base import ActionType
 from app.db import ONE_STATEMENT
 from app.errors import Forbidden, NotFound
 from app.models import ActionStatus, User
-from app.workflow import policies, records, service, views
+from app.workflow import policies, records, service, step_up, views
 from app.workflow.inputs import action_filter, list_order, parse_action_id, parse_cursor
 from app.workflow.schemas import (
     ActionDetailEnvelope,
@@ -189,9 +189,12 @@ class WorkflowApiController(Controller):
         description=(
             "status approved, rejected, or changes_requested: sent back to its maker, who may edit and "
             "resubmit it (a comment is required to reject or send back). A pending action past its time "
-            "to live is refused with 409 and marked expired."
+            "to live is refused with 409 and marked expired. Approving an action whose policy has stepUp "
+            "needs your current password in `password`: without it, or wrong, 403 with details naming "
+            "`password`; a wrong one counts as a failed login (five lock the account for 15 minutes, and "
+            "too many from one network answer 429)."
         ),
-        responses=error_responses(400, 401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409, 429),
     )
     async def review_action(
         self,
@@ -201,13 +204,18 @@ class WorkflowApiController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> Response[ReviewEnvelope]:
         _must_be_caller(data.checkerId, request.user, "checkerId")
+        parsed = parse_action_id(action_id)
+        approve = data.status == "approved"
+        # before the transaction and its row lock: the password's check is slow (Argon2)
+        stepped_up = approve and await step_up.step_up_for_approval(request, parsed, data.password)
         outcome = await service.review_action(
             session=db_session,
-            action_id=parse_action_id(action_id),
+            action_id=parsed,
             reviewer=request.user,
-            approve=data.status == "approved",
+            approve=approve,
             comment=data.reviewComment,
             send_back=data.status == "changes_requested",
+            stepped_up=stepped_up,
         )
         data = {"action": action_json(outcome.action), "executionResult": outcome.execution_result}
         return _answer(message=outcome.message, data=data)

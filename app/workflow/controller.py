@@ -18,7 +18,7 @@ from app.errors import Conflict, DomainError, DuplicatePending, Forbidden, Inval
 from app.models import ActionStatus, Role, User, WorkflowAction
 from app.text import without_nul
 from app.web.rendering import page_context, render
-from app.workflow import policies, record_forms, records, service, views
+from app.workflow import policies, record_forms, records, service, step_up, views
 from app.workflow.inputs import (
     action_filter,
     form_values,
@@ -183,13 +183,17 @@ class ActionPagesController(Controller):
         outcome, error, status_code = None, None, 200
         try:
             decision = review_from_form(form)
+            approve, reviewed = decision.status == "approved", parse_action_id(action_id)
+            # before the transaction and its row lock: the password's check is slow (Argon2)
+            stepped_up = approve and await step_up.step_up_for_approval(request, reviewed, decision.password)
             outcome = await service.review_action(
                 session=db_session,
-                action_id=parse_action_id(action_id),
+                action_id=reviewed,
                 reviewer=request.user,
-                approve=decision.status == "approved",
+                approve=approve,
                 comment=decision.reviewComment,
                 send_back=decision.status == "changes_requested",
+                stepped_up=stepped_up,
             )
         except DomainError as exc:
             # raised before anything was written, except a refused execution whose audit is meant to stay

@@ -84,13 +84,19 @@ def list_order(sort: str | None, filters: ActionFilter) -> tuple[bool, str | Non
 
 def review_from_form(form: Any) -> ReviewIn:
     """The decision of a browser review form, checked like the API's; raises InvalidInput."""
-    raw = {"status": str(form.get("decision", "")), "reviewComment": str(form.get("comment", "")) or None}
+    raw = {
+        "status": str(form.get("decision", "")),
+        "reviewComment": str(form.get("comment", "")) or None,
+        "password": str(form.get("password", "")) or None,
+    }
     try:
         return ReviewIn.model_validate(raw)
     except ValidationError as exc:
         errors = validation_errors(exc)
         if "status" in errors:
             raise InvalidInput("Choose approve or reject") from exc
+        if "password" in errors:
+            raise InvalidInput("The password is too long", details={"password": errors["password"]}) from exc
         raise InvalidInput(
             f"The comment is not valid: {errors.get('reviewComment', '')}", details=errors
         ) from exc

@@ -30,6 +30,9 @@ class ReviewIn(SQLModel):
     reviewComment: Annotated[Text, Field(max_length=2000)] | None = None
     checkerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
+    password: Annotated[str, Field(max_length=256)] | None = None
+    """Your current password, to approve an action whose policy asks for a step-up (stepUp): without
+    it, or wrong, the approval is refused with 403 (a wrong one counts as a failed login). Never stored."""
 
 
 class ResubmitIn(SQLModel):
@@ -264,10 +267,11 @@ class DuplicatePendingEnvelope(ErrorEnvelope):
 
 
 ERROR_MEANINGS = {
+    429: "Too many failed logins or password checks from your network: wait and try again",
     400: "Invalid input: `details` names each field and what is wrong with it",
     401: "Not authenticated: no valid bearer token (or browser session)",
     403: "Not allowed: a role is missing, the action is your own, an id names someone else, "
-    "or a browser request lacks its CSRF token",
+    "a browser request lacks its CSRF token, or an approval needs your password (details: password)",
     404: "No action has this id",
     409: "The action is not pending any more, you have already reviewed it, or current data "
     "refused its execution, or the record it changes changed since it was submitted (stale); "
@@ -287,3 +291,58 @@ def error_responses(*status_codes: int, **meanings: str) -> dict[int, ResponseSp
         )
         for code in status_codes
     }
+
+
+MAX_BULK_IDS = 100
+"""Actions one bulk review may name."""
+BulkIds = Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_BULK_IDS)]
+
+
+class BulkPrecheckIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    ids: BulkIds
+    status: Literal["approved", "rejected"]
+
+
+class BulkReviewIn(BulkPrecheckIn):
+    reviewComment: Annotated[Text, Field(max_length=2000)] | None = None
+    """Required to reject; the one comment given to every item."""
+    password: Annotated[str, Field(max_length=256)] | None = None
+    """Your current password, when an item's policy asks for a step-up: checked once, before any item
+    is decided (wrong: 403, nothing decided). Without it, those items are refused, the others decided."""
+
+
+class PrecheckItemOut(SQLModel):
+    id: uuid.UUID
+    allowed: bool
+    reason: str | None
+    """Why it would be refused, when it would be."""
+    stepUp: bool
+    """Approving it needs your password (password in the bulk review)."""
+
+
+class PrecheckOut(SQLModel):
+    success: bool = True
+    data: list[PrecheckItemOut]
+    """One item per id, in the order given."""
+
+
+class BulkResultOut(SQLModel):
+    id: uuid.UUID
+    outcome: Literal["approved", "rejected", "approval_recorded", "refused"]
+    statusCode: int
+    """What a review of this action alone would have answered: 200, or the refusal's status."""
+    message: str
+
+
+class BulkReviewData(SQLModel):
+    batchId: uuid.UUID
+    """Recorded in the audit event of every item decided (details.batchId)."""
+    results: list[BulkResultOut]
+
+
+class BulkReviewEnvelope(SQLModel):
+    success: bool = True
+    message: str
+    data: BulkReviewData

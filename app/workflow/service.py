@@ -52,6 +52,7 @@ from app.errors import (
     InvalidInput,
     NotFound,
     StaleRecord,
+    StepUpRefused,
 )
 from app.models import (
     PENDING_KEY_COLUMNS,
@@ -172,6 +173,13 @@ _LOCK_ACTION = DriverStatement.of(
         .where(USERS.c.id == ACTIONS.c.maker_id)
         .scalar_subquery()
         .label("maker_active"),
+        # None under the defaults (version 0): the type's default_step_up
+        select(POLICIES.c.step_up)
+        .where(
+            POLICIES.c.action_type == ACTIONS.c.action_type, POLICIES.c.version == ACTIONS.c.policy_version
+        )
+        .scalar_subquery()
+        .label("pinned_step_up"),
     )
     .where(ACTIONS.c.id == bindparam("id"))
     .with_for_update(of=ACTIONS)
@@ -388,11 +396,17 @@ async def review_action(
     approve: bool,
     comment: str | None,
     send_back: bool = False,
+    stepped_up: bool = False,
+    batch_id: uuid.UUID | None = None,
 ) -> ReviewOutcome:
     """Approve, reject or send back a pending action under a row lock; the final approval executes it.
 
+    stepped_up: the reviewer entered their password again for this approval, checked before the
+    transaction (app.workflow.step_up); an approval whose pinned policy asks for it needs it.
+    batch_id: the bulk review this decision is part of, recorded in its audit event.
+
     Raises:
-        Forbidden: not a checker, or the reviewer made the action.
+        Forbidden: not a checker, the reviewer made the action, or an approval without its step-up.
         InvalidInput: rejecting or sending back without a comment.
         NotFound: no such action.
         Conflict: not pending any more, or already reviewed by this user.
@@ -415,15 +429,28 @@ async def review_action(
             details={"reviewComment": "Say why you reject"},
         )
     action = await _lock_pending_action(session, action_id, reviewer)
+    noted = {"batchId": str(batch_id)} if batch_id else {}
     if send_back:
-        return await _send_back(session, action, reviewer, comment)
+        return await _send_back(session, action, reviewer, comment, noted)
     if approve:
-        return await _approve(session, action, reviewer, comment)
-    return await _reject(session, action, reviewer, comment)
+        if _asks_for_step_up(action):
+            if not stepped_up:
+                raise StepUpRefused()
+            noted |= {"stepUp": True}
+        return await _approve(session, action, reviewer, comment, noted)
+    return await _reject(session, action, reviewer, comment, noted)
+
+
+def _asks_for_step_up(action: Row) -> bool:
+    """Whether the action's pinned policy asks for the password to approve (read with its lock)."""
+    if action.pinned_step_up is None:
+        kind = get_action_type(action.action_type)
+        return bool(kind and kind.default_step_up)
+    return bool(action.pinned_step_up)
 
 
 async def _send_back(
-    session: AsyncSession, action: Row, reviewer: User, comment: str | None
+    session: AsyncSession, action: Row, reviewer: User, comment: str | None, noted: dict[str, Any]
 ) -> ReviewOutcome:
     changes = {
         "status": ActionStatus.CHANGES_REQUESTED.value,
@@ -431,7 +458,7 @@ async def _send_back(
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
-    event = Event("action_sent_back", {"comment": comment, "version": action.version})
+    event = Event("action_sent_back", {"comment": comment, "version": action.version} | noted)
     try:
         sent_back = await _review_and_update(
             session, action, reviewer, ActionStatus.CHANGES_REQUESTED.value, comment, event, **changes
@@ -460,14 +487,16 @@ async def _expire(session: AsyncSession, action: Row) -> None:
     )
 
 
-async def _reject(session: AsyncSession, action: Row, reviewer: User, comment: str | None) -> ReviewOutcome:
+async def _reject(
+    session: AsyncSession, action: Row, reviewer: User, comment: str | None, noted: dict[str, Any]
+) -> ReviewOutcome:
     changes = {
         "status": ActionStatus.REJECTED.value,
         "checker_id": reviewer.id,
         "review_comment": comment,
         "reviewed_at": utcnow(),
     }
-    event = Event("action_rejected", {"comment": comment})
+    event = Event("action_rejected", {"comment": comment} | noted)
     try:
         rejected = await _review_and_update(session, action, reviewer, "rejected", comment, event, **changes)
     except IntegrityConstraintViolationError as exc:
@@ -485,24 +514,26 @@ async def _record_snapshot(session: AsyncSession, kind: ActionType, payload: Pay
     return {"record_version": snapshot.version, "record_before": snapshot.before}
 
 
-async def _refuse_if_stale(session: AsyncSession, action: Row, reviewer: User) -> None:
+async def _refuse_if_stale(session: AsyncSession, action: Row, reviewer: User, noted: dict[str, Any]) -> None:
     """An update whose record changed since submission is not approved (its checker saw the record
     as it was): refused like a refused execution, audited, still pending."""
     reason = await records.stale_reason(session, action, lock=True)
     if reason is not None:
         await session.rollback()
-        await _record_refusal(session, action, reviewer, reason)
+        await _record_refusal(session, action, reviewer, reason, noted)
         raise StaleRecord(f"The action cannot be approved: {reason}")
 
 
-async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: str | None) -> ReviewOutcome:
+async def _approve(
+    session: AsyncSession, action: Row, reviewer: User, comment: str | None, noted: dict[str, Any]
+) -> ReviewOutcome:
     kind = _known_type(action.action_type)
-    await _refuse_if_stale(session, action, reviewer)
+    await _refuse_if_stale(session, action, reviewer, noted)
     ctx = ExecutionContext(
         session=session, action_id=action.id, maker_id=action.maker_id, checker_id=reviewer.id
     )
     try:
-        approved, result = await _record_approval(ctx, kind, action, reviewer, comment)
+        approved, result = await _record_approval(ctx, kind, action, reviewer, comment, noted)
     except (
         ActionRefused,
         IntegrityError,
@@ -515,7 +546,7 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
         # recorded in a fresh one, which the request commits before answering
         await session.rollback()
         _refuse_duplicate_review(exc)
-        await _record_refusal(session, action, reviewer, _reason(exc))
+        await _record_refusal(session, action, reviewer, _reason(exc), noted)
         raise ExecutionRefused(f"The action cannot be executed: {_reason(exc)}") from exc
     if approved.status != ActionStatus.APPROVED:
         return ReviewOutcome(action=approved, message="Approval recorded; more approvals are needed")
@@ -523,7 +554,12 @@ async def _approve(session: AsyncSession, action: Row, reviewer: User, comment: 
 
 
 async def _record_approval(
-    ctx: ExecutionContext, kind: ActionType, action: Row, reviewer: User, comment: str | None
+    ctx: ExecutionContext,
+    kind: ActionType,
+    action: Row,
+    reviewer: User,
+    comment: str | None,
+    noted: dict[str, Any],
 ) -> tuple[Row, dict[str, Any] | None]:
     changes: dict[str, Any] = {}
     result = None
@@ -540,7 +576,8 @@ async def _record_approval(
         }
     event = Event(
         "action_approved" if final else "approval_recorded",
-        {"approvals": action.approvals + 1, "requiredApprovals": action.required_approvals, "result": result},
+        {"approvals": action.approvals + 1, "requiredApprovals": action.required_approvals, "result": result}
+        | noted,
     )
     approved = await _review_and_update(
         ctx.session, action, reviewer, "approved", comment, event, count_approval=True, **changes
@@ -548,7 +585,9 @@ async def _record_approval(
     return approved, result
 
 
-async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, reason: str) -> None:
+async def _record_refusal(
+    session: AsyncSession, action: Row, reviewer: User, reason: str, noted: dict[str, Any]
+) -> None:
     """The failed attempt on a still pending action (the row lock went with the rolled-back attempt,
     so someone else may have decided it meanwhile: then their decision stands, untouched)."""
     connection = await session.connection()
@@ -562,7 +601,7 @@ async def _record_refusal(session: AsyncSession, action: Row, reviewer: User, re
         event_type="execution_failed",
         actor_id=reviewer.id,
         action_id=action.id,
-        details={"reason": reason},
+        details={"reason": reason} | noted,
     )
 
 

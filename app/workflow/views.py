@@ -520,6 +520,8 @@ class ActionView:
     """The reviewer role of the policy the action is pinned to."""
     approved_by: tuple[str, ...] = ()
     """Usernames of its approvals so far, in order."""
+    step_up: bool = False
+    """Its pinned policy asks for the reviewer's password to approve it."""
 
     @property
     def record_changes(self) -> list[Any]:
@@ -540,13 +542,16 @@ class _Extras:
 
     roles: dict[tuple[str, int], str]
     approvals: dict[uuid.UUID, list[policies.Approval]]
+    step_ups: frozenset[tuple[str, int]] = frozenset()
+    """The pinned policies that ask for a step-up."""
 
 
 async def _extras(session: AsyncSession, actions: Sequence[Any]) -> _Extras:
     """Costs no query on a page whose actions are under default policies and not yet approved."""
     pinned = await policies.pinned_policies(session, {(a.action_type, a.policy_version) for a in actions})
     approved = await policies.approvals_of(session, [a.id for a in actions if a.approvals])
-    return _Extras({key: policy.reviewer_role for key, policy in pinned.items()}, approved)
+    step_ups = frozenset(key for key, policy in pinned.items() if policy.step_up)
+    return _Extras({key: policy.reviewer_role for key, policy in pinned.items()}, approved, step_ups)
 
 
 def _view(action: Any, maker_name: str, viewer: User | None, extras: _Extras | None = None) -> ActionView:
@@ -570,6 +575,9 @@ def _view(action: Any, maker_name: str, viewer: User | None, extras: _Extras | N
         and all(approval.user_id != viewer.id for approval in approvals),
         reviewer_role=role,
         approved_by=tuple(approval.username for approval in approvals),
+        step_up=(action.action_type, action.policy_version) in extras.step_ups
+        if extras
+        else bool(kind and kind.default_step_up),
     )
 
 

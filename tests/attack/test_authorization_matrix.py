@@ -94,6 +94,8 @@ EXPECTED: dict[str, Any] = {
     ),  # admins propose people and policy changes
     "POST /actions/new": by_role(maker="200", checker="403", admin="403"),
     "POST /actions/{action_id:str}/review": by_role(maker="403", checker=OWN_REFUSED, admin="403"),
+    "POST /queue/bulk-review": by_role(maker="403", checker="200", admin="200"),
+    "POST /queue/bulk-review/confirm": by_role(maker="403", checker="200", admin="200"),
     # withdrawing: only the action's own maker, whatever their roles now
     "GET /actions/{action_id:str}/withdraw": signed_in(OWN_MAKER_ONLY),
     "POST /actions/{action_id:str}/withdraw": signed_in({"own": "303", "other": "403"}),
@@ -124,6 +126,12 @@ EXPECTED: dict[str, Any] = {
     "POST /api/workflow/actions/{action_id:str}/review": by_role(
         maker="403", checker=OWN_REFUSED, admin="403", api=True
     ),
+    # bulk review: checkers and admins (the reviewer roles); each item is then judged as a single review
+    # (the matrix's body names no action of anyone's: its one item is refused as not found, inside a 200)
+    "POST /api/workflow/actions/bulk-review/precheck": by_role(
+        maker="403", checker="200", admin="200", api=True
+    ),
+    "POST /api/workflow/actions/bulk-review": by_role(maker="403", checker="200", admin="200", api=True),
     # people: admins propose changes to users (under dual control) and see undelivered mail
     "GET /admin/users": by_role(maker="403", checker="403", admin="200"),
     "GET /admin/users/{user_id:str}/change": by_role(maker="403", checker="403", admin="200"),
@@ -195,6 +203,14 @@ BODIES: dict[str, Any] = {
         "json": {"actionType": "create_promotion", "payload": promotion_payload()}
     },
     "POST /api/workflow/actions/{action_id:str}/review": lambda: {"json": {"status": "approved"}},
+    "POST /api/workflow/actions/bulk-review/precheck": lambda: {
+        "json": {"ids": [str(uuid.uuid4())], "status": "approved"}
+    },
+    "POST /api/workflow/actions/bulk-review": lambda: {
+        "json": {"ids": [str(uuid.uuid4())], "status": "approved"}
+    },
+    "POST /queue/bulk-review": lambda: {"form": {"ids": str(uuid.uuid4())}},
+    "POST /queue/bulk-review/confirm": lambda: {"form": {"ids": str(uuid.uuid4()), "decision": "approved"}},
     "POST /api/workflow/actions/{action_id:str}/resubmit": lambda: {"json": {"payload": promotion_payload()}},
     "POST /actions/{action_id:str}/resubmit": lambda: {"form": _promotion_form()},
     "POST /account/tokens": lambda: {"form": {"name": "matrix"}},

@@ -31,6 +31,8 @@ OPERATIONS = [
     "POST /api/workflow/actions/{action_id}/review",
     "POST /api/workflow/actions/{action_id}/cancel",
     "POST /api/workflow/actions/{action_id}/resubmit",
+    "POST /api/workflow/actions/bulk-review/precheck",
+    "POST /api/workflow/actions/bulk-review",
     "GET /api/workflow/action-types",
     "GET /api/workflow/action-types/{name}",
     "GET /api/admin/users",
