@@ -361,3 +361,42 @@ def test_pending_actions_get_their_keys_and_the_oldest_keeps_a_shared_one(scratc
         )
         == []
     )
+
+
+RECORDS_SEARCH = "5ee4a08b6fb4"
+"""Migration records_search (issue 10 item 5): user changes submitted before update_user and
+resend_activation named their user get it in record_ids, so that user's page shows them too."""
+
+
+def test_user_changes_stored_before_get_their_user_as_the_record_they_change(scratch_url):
+    config = alembic_config(scratch_url)
+    before = ScriptDirectory.from_config(config).get_revision(RECORDS_SEARCH).down_revision
+    command.upgrade(config, before)
+    maker, target = uuid.uuid4(), uuid.uuid4()
+    fetch(
+        scratch_url,
+        "INSERT INTO users (id, username, email, roles, is_active, failed_logins, created_at, updated_at)"
+        f" VALUES ('{maker}', 'admin', 'admin@demo.example', '{{admin}}', true, 0, now(), now())",
+    )
+    payloads = {
+        "update_user": f'{{"userId": "{target}", "fullName": "Renamed"}}',
+        "resend_activation": f'{{"userId": "{target}"}}',
+        "create_promotion": '{"code": "SPRING10"}',
+    }
+    for action_type, payload in payloads.items():
+        fetch(
+            scratch_url,
+            "INSERT INTO workflow_actions (id, action_type, status, payload, maker_id, required_approvals,"
+            f" approvals, created_at, updated_at) VALUES (gen_random_uuid(), '{action_type}', 'pending',"
+            f" '{payload}', '{maker}', 1, 0, now(), now())",
+        )
+
+    command.upgrade(config, RECORDS_SEARCH)
+
+    marked = dict(fetch(scratch_url, "SELECT action_type, record_ids FROM workflow_actions"))
+    assert marked == {"update_user": [target], "resend_activation": [target], "create_promotion": None}
+    extensions = fetch(scratch_url, "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")
+    assert extensions == [("pg_trgm",)]
+    command.downgrade(config, before)
+    indexes = fetch(scratch_url, "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%pattern%'")
+    assert indexes == []
