@@ -415,3 +415,16 @@ async def test_a_resubmission_above_the_limit_needs_the_large_amount_approvals(c
     assert (row.record_ids, row.amount) == ([source.id, other.id], Decimal("500.00"))
     once = await review(client, await make_actor(db, "checker"), action["id"])
     assert once.json()["message"] == "Approval recorded; more approvals are needed"
+
+
+async def test_the_api_documents_and_shows_the_policy_settings_for_money(client, db, maker):
+    await set_policy(db, "transfer_funds", large_amount=10000, large_amount_approvals=2, step_up=True)
+    policy = (await client.get("/api/workflow/action-types/transfer_funds", headers=maker.headers)).json()
+    assert {k: policy["data"]["policy"][k] for k in ("stepUp", "largeAmount", "largeAmountApprovals")} == {
+        "stepUp": True,
+        "largeAmount": "10000.00",
+        "largeAmountApprovals": 2,
+    }
+    schema = (await client.get("/schema/openapi.json")).json()
+    documented = schema["components"]["schemas"]["PolicyOut"]["properties"]
+    assert {"stepUp", "largeAmount", "largeAmountApprovals"} <= set(documented)
