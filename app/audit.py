@@ -12,13 +12,11 @@ batch also takes a transaction-level lock and commits atomically, so a sealer ki
 leaves nothing half-written and the next run continues from the last seal.
 """
 
-import asyncio
 import hashlib
 import json
-import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -28,9 +26,8 @@ from sqlalchemy import CTE, ColumnElement, FromClause, bindparam, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import DriverStatement, driver_connection
+from app.elected import ElectedJob, run_elected, running_in_background
 from app.models import AuditEvent, utcnow
-
-log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 # arbitrary constants naming two advisory locks: who the sealer is, and one batch at a time
@@ -180,39 +177,18 @@ async def seal_pending(conn: asyncpg.Connection, batch: int = DEFAULT_BATCH) -> 
 
 
 async def run_sealer(url: str, *, interval: float, batch: int = DEFAULT_BATCH) -> None:
-    """Forever: try to become the sealer; once elected, seal every `interval` seconds.
+    """Forever: try to become the sealer (app.elected); once elected, seal every `interval` seconds."""
 
-    The election holds a session-level advisory lock on a dedicated connection: when the process
-    or its connection dies, the lock goes and another process takes over. Errors (a lost
-    connection, a database not migrated yet) are logged and retried after `interval`.
-    """
-    last_problem = ""
-    while True:
-        try:
-            conn = await asyncpg.connect(url)
-            try:
-                await _seal_while_elected(conn, interval, batch)
-            finally:
-                with suppress(Exception):
-                    await conn.close(timeout=2)
-        except Exception as exc:  # whatever went wrong, the sealer must outlive it and retry
-            problem = f"{type(exc).__name__}: {exc}"
-            if problem != last_problem:  # once per kind of problem, not every interval
-                log.warning("audit sealer: %s (retrying every %ss)", problem, interval)
-            last_problem = problem
-        await asyncio.sleep(interval)
+    async def seal(conn: asyncpg.Connection) -> None:
+        await seal_pending(conn, batch)
 
-
-async def _seal_while_elected(conn: asyncpg.Connection, interval: float, batch: int) -> None:
-    elected = False
-    while True:
-        if not elected:
-            elected = await conn.fetchval("SELECT pg_try_advisory_lock($1)", _SEALER_ELECTION_KEY)
-            if elected:
-                log.info("audit sealer: this process seals the audit chain")
-        if elected:
-            await seal_pending(conn, batch)
-        await asyncio.sleep(interval)
+    job = ElectedJob(
+        name="audit sealer",
+        election_key=_SEALER_ELECTION_KEY,
+        elected_message="this process seals the audit chain",
+        work=seal,
+    )
+    await run_elected(url, job, interval=interval)
 
 
 @asynccontextmanager
@@ -221,13 +197,8 @@ async def sealing_in_background(url: str, interval: float) -> AsyncIterator[None
     if interval <= 0:
         yield
         return
-    task = asyncio.create_task(run_sealer(url, interval=interval), name="audit-sealer")
-    try:
+    async with running_in_background(lambda: run_sealer(url, interval=interval), name="audit-sealer"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 # --- verification ----------------------------------------------------------------------------

@@ -111,6 +111,40 @@ async def same_key_as_before_the_rule(db: Database, action: dict[str, Any], **pa
         )
 
 
+@dataclass
+class InFlight:
+    """How many calls of a function ran at once: proof that a race test's requests overlapped."""
+
+    now: int = 0
+    max: int = 0
+
+
+def count_in_flight(monkeypatch: Any, module: Any, *names: str) -> InFlight:
+    """Wrap each module.name (async functions taking keyword arguments) to count overlapping calls."""
+    state = InFlight()
+
+    def counted(original: Any) -> Any:
+        async def counting(**kwargs: Any) -> Any:
+            state.now += 1
+            state.max = max(state.max, state.now)
+            try:
+                return await original(**kwargs)
+            finally:
+                state.now -= 1
+
+        return counting
+
+    for name in names:
+        monkeypatch.setattr(module, name, counted(getattr(module, name)))
+    return state
+
+
+async def scalar(db: Database, statement: Any) -> Any:
+    """One value read in a session of its own."""
+    async with db.sessions() as session:
+        return (await session.exec(statement)).one()
+
+
 def activation_link(to: str) -> str:
     """The activation link of the newest mail to this address, as the development mail drop holds it."""
     mail_dir = get_settings().data_dir / "mail"

@@ -1,7 +1,8 @@
 """Activation links: one valid link per user at a time, mailed through the outbox to the stored address."""
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -16,9 +17,9 @@ ACTIVATION_TTL = timedelta(hours=72)
 SUBJECT = "Activate your account"
 
 
-async def send_activation_link(*, session: AsyncSession, user: User, body: str) -> datetime:
+async def send_activation_link(*, session: AsyncSession, user: User, body: str) -> dict[str, Any]:
     """Issue a fresh link for the user, spend every earlier one, and queue the mail in the caller's
-    transaction; returns when the link expires.
+    transaction; returns the execution result an action shows (who it went to, when it expires).
 
     `body` is the message with {name}, {username} and {url} to fill in. Only the user's own
     stored address receives it: neither the maker nor the checker may hold their identity.
@@ -43,4 +44,9 @@ async def send_activation_link(*, session: AsyncSession, user: User, body: str) 
         body=body.format(name=user.full_name or user.username, username=user.username, url=url),
     )
     await session.flush()
-    return expires_at
+    return {
+        "userId": str(user.id),
+        "username": user.username,
+        "activationSentTo": user.email,
+        "activationExpiresAt": expires_at.isoformat(),
+    }

@@ -58,13 +58,7 @@ async def apply(ctx: ExecutionContext, payload: CreateUserPayload) -> dict[str, 
     )
     ctx.session.add(user)
     await ctx.session.flush()
-    expires_at = await send_activation_link(session=ctx.session, user=user, body=ACTIVATION_MAIL)
-    return {
-        "userId": str(user.id),
-        "username": user.username,
-        "activationSentTo": user.email,
-        "activationExpiresAt": expires_at.isoformat(),
-    }
+    return await send_activation_link(session=ctx.session, user=user, body=ACTIVATION_MAIL)
 
 
 ACTION = ActionType(

@@ -58,13 +58,7 @@ async def apply(ctx: ExecutionContext, payload: ResendActivationPayload) -> dict
     problem = _problem(user)
     if problem or user is None:
         raise ActionRefused(problem or "Choose an existing user", field="userId")
-    expires_at = await send_activation_link(session=ctx.session, user=user, body=RESEND_MAIL)
-    return {
-        "userId": str(user.id),
-        "username": user.username,
-        "activationSentTo": user.email,
-        "activationExpiresAt": expires_at.isoformat(),
-    }
+    return await send_activation_link(session=ctx.session, user=user, body=RESEND_MAIL)
 
 
 ACTION = ActionType(

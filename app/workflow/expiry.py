@@ -3,18 +3,18 @@
 rest, so that lists and live queues show it without anyone opening the action.
 
 One process sweeps at a time: the sweeper holds a session-level advisory lock on a dedicated
-connection, as the audit sealer does (app.audit.run_sealer); when its process dies, another takes
+connection, as the audit sealer does (app.elected); when its process dies, another takes
 over. Each sweep is one statement per batch: the status change, a queue signal per row (as
 service.cancel_pending_actions_of sends) and an audit event per row, committed together.
 """
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 import asyncpg
 
+from app.elected import ElectedJob, run_elected, running_in_background
 from app.workflow.notify import QUEUE_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -60,36 +60,22 @@ async def sweep_expired(conn: asyncpg.Connection, batch: int = DEFAULT_BATCH) ->
             return total
 
 
-async def run_sweeper(url: str, *, interval: float) -> None:
-    """Forever: try to become the sweeper; once elected, sweep every `interval` seconds. Errors (a
-    lost connection, a database not migrated yet) are logged once per kind and retried."""
-    last_problem = ""
-    while True:
-        try:
-            conn = await asyncpg.connect(url)
-            try:
-                await _sweep_while_elected(conn, interval)
-            finally:
-                with suppress(Exception):
-                    await conn.close(timeout=2)
-        except Exception as exc:  # the sweeper must outlive whatever went wrong, and retry
-            problem = f"{type(exc).__name__}: {exc}"
-            if problem != last_problem:
-                log.warning("expiry sweeper: %s (retrying every %ss)", problem, interval)
-            last_problem = problem
-        await asyncio.sleep(interval)
-
-
-async def _sweep_while_elected(conn: asyncpg.Connection, interval: float) -> None:
-    elected = False
-    while True:
-        if not elected:
-            elected = await conn.fetchval("SELECT pg_try_advisory_lock($1)", _SWEEPER_ELECTION_KEY)
-            if elected:
-                log.info("expiry sweeper: this process expires pending actions past their time")
-        if elected and (count := await sweep_expired(conn)):
+def _sweep_job() -> ElectedJob:
+    async def sweep(conn: asyncpg.Connection) -> None:
+        if count := await sweep_expired(conn):
             log.info("expiry sweeper: %d action(s) expired", count)
-        await asyncio.sleep(interval)
+
+    return ElectedJob(
+        name="expiry sweeper",
+        election_key=_SWEEPER_ELECTION_KEY,
+        elected_message="this process expires pending actions past their time",
+        work=sweep,
+    )
+
+
+async def run_sweeper(url: str, *, interval: float) -> None:
+    """Forever: try to become the sweeper; once elected, sweep every `interval` seconds."""
+    await run_elected(url, _sweep_job(), interval=interval)
 
 
 @asynccontextmanager
@@ -98,10 +84,5 @@ async def sweeping_in_background(url: str, interval: float) -> AsyncIterator[Non
     if interval <= 0:
         yield
         return
-    task = asyncio.create_task(run_sweeper(url, interval=interval), name="expiry-sweeper")
-    try:
+    async with running_in_background(lambda: run_sweeper(url, interval=interval), name="expiry-sweeper"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task

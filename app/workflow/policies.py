@@ -53,16 +53,10 @@ class Policy:
         return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
 
     def json(self) -> dict[str, Any]:
-        """As the API shows it (camelCase)."""
+        """As the API shows it (camelCase): its settings, and where it came from."""
         return {
             "version": self.version,
-            "enabled": self.enabled,
-            "requiredApprovals": self.required_approvals,
-            "ttlHours": self.ttl_hours,
-            "reviewerRole": self.reviewer_role,
-            "stepUp": self.step_up,
-            "largeAmount": self.large_amount,
-            "largeAmountApprovals": self.large_amount_approvals,
+            **self.settings(),
             "createdAt": self.created_at,
             "createdBy": self.created_by,
             "approvedBy": self.approved_by,

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from app.workflow import service
-from tests.factories import make_actor, promotion_payload, user_payload
+from tests.factories import count_in_flight, make_actor, promotion_payload, user_payload
 
 pytestmark = pytest.mark.anyio
 
@@ -16,20 +16,7 @@ ACTIONS = "/api/workflow/actions"
 
 @pytest.fixture
 def in_flight(monkeypatch):
-    """Counts how many submissions the service is handling at once, to prove the race is real."""
-    state = {"now": 0, "max": 0}
-    original = service.submit_action
-
-    async def counting(**kwargs):
-        state["now"] += 1
-        state["max"] = max(state["max"], state["now"])
-        try:
-            return await original(**kwargs)
-        finally:
-            state["now"] -= 1
-
-    monkeypatch.setattr(service, "submit_action", counting)
-    return state
+    return count_in_flight(monkeypatch, service, "submit_action")
 
 
 async def _rows(db, statement: str) -> list:
@@ -60,7 +47,7 @@ async def test_concurrent_submissions_of_one_key_make_one_pending_action(
         )
     )
 
-    assert in_flight["max"] > 1, "the submissions did not overlap"
+    assert in_flight.max > 1, "the submissions did not overlap"
     statuses = [response.status_code for response in responses]
     assert sorted(statuses) == [201] + [409] * (SUBMITTERS - 1), [
         r.text for r in responses if r.status_code >= 500

@@ -15,7 +15,7 @@ import app.accounts.controller as account_pages
 from app.accounts.login import LOGIN_FAILED_MESSAGE
 from app.accounts.throttle import MAX_PENDING
 from app.accounts.tokens import digest
-from tests.factories import issue_activation, make_actor
+from tests.factories import count_in_flight, issue_activation, make_actor
 from tests.http.conftest import CSRF_COOKIE, SESSION_COOKIE, csrf_from_page, fetch
 
 pytestmark = pytest.mark.anyio
@@ -56,23 +56,7 @@ async def browsers(live_client: httpx.AsyncClient) -> AsyncIterator[Callable[...
 
 @pytest.fixture
 def in_flight(monkeypatch):
-    """Counts the login and activation calls running at once, to prove the requests overlapped."""
-    state = {"now": 0, "max": 0}
-
-    def counted(original):
-        async def wrapper(**kwargs):
-            state["now"] += 1
-            state["max"] = max(state["max"], state["now"])
-            try:
-                return await original(**kwargs)
-            finally:
-                state["now"] -= 1
-
-        return wrapper
-
-    monkeypatch.setattr(account_pages, "authenticate", counted(account_pages.authenticate))
-    monkeypatch.setattr(account_pages, "activate_account", counted(account_pages.activate_account))
-    return state
+    return count_in_flight(monkeypatch, account_pages, "authenticate", "activate_account")
 
 
 async def _event_types(db, actor_id) -> list[str]:
@@ -93,7 +77,7 @@ async def test_parallel_wrong_passwords_all_count_and_lock_the_account(db, brows
 
     responses = await asyncio.gather(*(guess(browser, n) for n, browser in enumerate(guessers)))
 
-    assert in_flight["max"] > 1, "the logins did not overlap"
+    assert in_flight.max > 1, "the logins did not overlap"
     assert [r.status_code for r in responses] == [401] * ATTEMPTS
     assert all(LOGIN_FAILED_MESSAGE in r.text for r in responses)
 
@@ -131,7 +115,7 @@ async def test_parallel_uses_of_one_activation_link_activate_once(db, browsers, 
 
     responses = await asyncio.gather(*(activate(tab, n) for n, tab in enumerate(tabs)))
 
-    assert in_flight["max"] > 1, "the activations did not overlap"
+    assert in_flight.max > 1, "the activations did not overlap"
     statuses = [r.status_code for r in responses]
     assert sorted(statuses) == [200] + [404] * (ACTIVATIONS - 1), statuses
     for response in responses:

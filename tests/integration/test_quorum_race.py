@@ -8,7 +8,7 @@ from sqlmodel import col, func, select
 
 from app.models import ActionReview, AuditEvent, Promotion, WorkflowAction
 from app.workflow import service
-from tests.factories import make_actor, promotion_payload, review, set_policy, submit
+from tests.factories import count_in_flight, make_actor, promotion_payload, review, scalar, set_policy, submit
 
 pytestmark = pytest.mark.anyio
 
@@ -17,25 +17,7 @@ REVIEWERS = 12
 
 @pytest.fixture
 def in_flight(monkeypatch):
-    """How many reviews the service handled at once: proof that the requests overlapped."""
-    state = {"now": 0, "max": 0}
-    original = service.review_action
-
-    async def counting(**kwargs):
-        state["now"] += 1
-        state["max"] = max(state["max"], state["now"])
-        try:
-            return await original(**kwargs)
-        finally:
-            state["now"] -= 1
-
-    monkeypatch.setattr(service, "review_action", counting)
-    return state
-
-
-async def scalar(db, statement):
-    async with db.sessions() as session:
-        return (await session.exec(statement)).one()
+    return count_in_flight(monkeypatch, service, "review_action")
 
 
 async def events(db, action_id: str, event_type: str) -> int:
@@ -56,7 +38,7 @@ async def test_many_concurrent_approvals_execute_once_on_the_nth(live_client, db
 
     responses = await asyncio.gather(*(review(live_client, checker, action["id"]) for checker in checkers))
 
-    assert in_flight["max"] > 1, "the reviews did not overlap"
+    assert in_flight.max > 1, "the reviews did not overlap"
     statuses = [response.status_code for response in responses]
     assert sorted(statuses) == [200] * required + [409] * (REVIEWERS - required)
     messages = sorted(r.json()["message"] for r in responses if r.status_code == 200)
@@ -96,7 +78,7 @@ async def test_one_persons_concurrent_approvals_count_once(live_client, db, make
 
     responses = await asyncio.gather(*(review(live_client, checker, action["id"]) for _ in range(REVIEWERS)))
 
-    assert in_flight["max"] > 1, "the reviews did not overlap"
+    assert in_flight.max > 1, "the reviews did not overlap"
     assert sorted(r.status_code for r in responses) == [200] + [409] * (REVIEWERS - 1)
     refusals = {r.json()["error"] for r in responses if r.status_code == 409}
     assert refusals == {"You have already reviewed this action"}

@@ -7,9 +7,11 @@ from app.models import Account, ActionReview, AuditEvent, User
 from app.workflow import service
 from tests.factories import (
     account_payload,
+    count_in_flight,
     make_actor,
     review,
     same_key_as_before_the_rule,
+    scalar,
     submit,
     user_payload,
 )
@@ -21,25 +23,7 @@ REVIEWERS = 20
 
 @pytest.fixture
 def in_flight(monkeypatch):
-    """Counts how many reviews the service is handling at once, to prove the race is real."""
-    state = {"now": 0, "max": 0}
-    original = service.review_action
-
-    async def counting(**kwargs):
-        state["now"] += 1
-        state["max"] = max(state["max"], state["now"])
-        try:
-            return await original(**kwargs)
-        finally:
-            state["now"] -= 1
-
-    monkeypatch.setattr(service, "review_action", counting)
-    return state
-
-
-async def count(db, statement) -> int:
-    async with db.sessions() as session:
-        return (await session.exec(statement)).one()
+    return count_in_flight(monkeypatch, service, "review_action")
 
 
 async def test_concurrent_approvals_execute_exactly_once(live_client, db, maker, in_flight):
@@ -48,7 +32,7 @@ async def test_concurrent_approvals_execute_exactly_once(live_client, db, maker,
 
     responses = await asyncio.gather(*(review(live_client, checker, action["id"]) for checker in checkers))
 
-    assert in_flight["max"] > 1, "the reviews did not overlap"
+    assert in_flight.max > 1, "the reviews did not overlap"
     statuses = [response.status_code for response in responses]
     assert sorted(statuses) == [200] + [409] * (REVIEWERS - 1)
     winner = checkers[statuses.index(200)]
@@ -58,7 +42,7 @@ async def test_concurrent_approvals_execute_exactly_once(live_client, db, maker,
                 "success": False,
                 "error": "The action is not pending any more: it is approved",
             }
-    assert await count(db, select(func.count()).select_from(Account)) == 1
+    assert await scalar(db, select(func.count()).select_from(Account)) == 1
     async with db.sessions() as session:
         reviews = (await session.exec(select(ActionReview))).all()
         approved_events = (
@@ -98,8 +82,8 @@ async def test_concurrent_approve_and_reject_decide_once(live_client, db, maker)
 
     assert sorted(response.status_code for response in responses) == [200] + [409] * (REVIEWERS - 1)
     decided = next(response.json()["data"]["action"] for response in responses if response.status_code == 200)
-    assert await count(db, select(func.count()).select_from(ActionReview)) == 1
-    created = await count(
+    assert await scalar(db, select(func.count()).select_from(ActionReview)) == 1
+    created = await scalar(
         db, select(func.count()).select_from(User).where(User.username == action["payload"]["username"])
     )
     assert created == (1 if decided["status"] == "approved" else 0)
@@ -120,11 +104,11 @@ async def test_concurrent_approvals_of_two_actions_for_one_username(live_client,
     refusal = next(response.json() for response in responses if response.status_code == 409)
     assert refusal["success"] is False
     assert refusal["error"].startswith("The action cannot be executed: ")
-    assert await count(db, select(func.count()).select_from(User).where(User.username == "only-one")) == 1
+    assert await scalar(db, select(func.count()).select_from(User).where(User.username == "only-one")) == 1
     stored = (await live_client.get(f"/api/workflow/actions/{loser['id']}", headers=maker.headers)).json()[
         "data"
     ]
     assert stored["status"] == "pending"
     assert stored["approvals"] == 0
     assert stored["error"]
-    assert await count(db, select(func.count()).select_from(ActionReview)) == 1
+    assert await scalar(db, select(func.count()).select_from(ActionReview)) == 1
