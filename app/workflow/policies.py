@@ -75,6 +75,12 @@ class Policy:
             "largeAmountApprovals": self.large_amount_approvals,
         }
 
+    def approvals_for(self, amount: Decimal | None) -> int:
+        """What an action moving `amount` needs under this policy (as submission pins it in SQL)."""
+        if self.large_amount is None or amount is None or amount <= self.large_amount:
+            return self.required_approvals
+        return max(self.required_approvals, self.large_amount_approvals or 0)
+
     def describe(self) -> str:
         if not self.enabled:
             return "disabled"

@@ -143,6 +143,11 @@ class PolicyOut(SQLModel):
     requiredApprovals: int
     ttlHours: int
     reviewerRole: str
+    stepUp: bool = False
+    """Approving needs the checker's password again."""
+    largeAmount: str | None = None
+    """Above this amount (a decimal string) an action needs largeAmountApprovals approvals."""
+    largeAmountApprovals: int | None = None
     createdAt: datetime | None = None
     createdBy: uuid.UUID | None = None
     approvedBy: uuid.UUID | None = None

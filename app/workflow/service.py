@@ -700,6 +700,10 @@ async def resubmit_action(
         "summary": summary,
         "status": ActionStatus.PENDING.value,
         "approvals": 0,
+        # what the new version changes and moves, and so what it needs (a larger amount, more)
+        "record_ids": kind.stored_records(payload),
+        "amount": kind.stored_amount(payload),
+        "required_approvals": policy.approvals_for(kind.stored_amount(payload)),
         "checker_id": None,
         "review_comment": None,
         "reviewed_at": None,

@@ -388,3 +388,43 @@ async def test_transfer_actions_list_their_accounts_and_amount(client, db, maker
     async with db.sessions() as session:
         count = (await session.exec(select(func.count()).select_from(LedgerEntry))).one()
     assert count == 0
+
+
+async def test_a_resubmission_above_the_limit_needs_the_large_amount_approvals(client, db, maker, checker):
+    """The amount, the accounts and the approvals needed follow the new version: a small transfer
+    sent back cannot come back large under the small one's single approval."""
+    await set_policy(db, "transfer_funds", step_up=False, large_amount=100, large_amount_approvals=2)
+    source = await make_account(db, maker, balance="1000.00")
+    target, other = await make_account(db, maker), await make_account(db, maker)
+    action = await submit(client, maker, "transfer_funds", transfer_payload(source, target, amount="10.00"))
+    assert action["requiredApprovals"] == 1
+    await review(client, checker, action["id"], "changes_requested", "Make it the whole invoice")
+    response = await client.post(
+        f"/api/workflow/actions/{action['id']}/resubmit",
+        json={"payload": transfer_payload(source, other, amount="500.00")},
+        headers=maker.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["requiredApprovals"] == 2
+    async with db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT record_ids, amount FROM workflow_actions WHERE id = :id"), {"id": action["id"]}
+            )
+        ).one()
+    assert (row.record_ids, row.amount) == ([source.id, other.id], Decimal("500.00"))
+    once = await review(client, await make_actor(db, "checker"), action["id"])
+    assert once.json()["message"] == "Approval recorded; more approvals are needed"
+
+
+async def test_the_api_documents_and_shows_the_policy_settings_for_money(client, db, maker):
+    await set_policy(db, "transfer_funds", large_amount=10000, large_amount_approvals=2, step_up=True)
+    policy = (await client.get("/api/workflow/action-types/transfer_funds", headers=maker.headers)).json()
+    assert {k: policy["data"]["policy"][k] for k in ("stepUp", "largeAmount", "largeAmountApprovals")} == {
+        "stepUp": True,
+        "largeAmount": "10000.00",
+        "largeAmountApprovals": 2,
+    }
+    schema = (await client.get("/schema/openapi.json")).json()
+    documented = schema["components"]["schemas"]["PolicyOut"]["properties"]
+    assert {"stepUp", "largeAmount", "largeAmountApprovals"} <= set(documented)

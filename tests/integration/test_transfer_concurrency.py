@@ -17,7 +17,7 @@ from tests.factories import make_account, make_actor, review, set_policy, submit
 
 pytestmark = pytest.mark.anyio
 
-TRANSFERS = 240
+TRANSFERS = 200
 CHECKERS = 6
 IN_FLIGHT = 24
 """Requests at once: below the app's pool size, so none waits for a connection, only for locks."""
