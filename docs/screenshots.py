@@ -3,7 +3,7 @@
 Run with `.venv/bin/python docs/screenshots.py` (needs Debian's chromium). It starts
 `maker-checker serve` on a free loopback port with an embedded database in a temporary DATA_DIR,
 and writes docs/queue.png, docs/queue-phone.png, docs/detail.png, docs/policies.png,
-docs/versions.png, docs/my-requests.png and docs/queue-dense.png.
+docs/versions.png, docs/my-requests.png, docs/queue-dense.png and docs/bulk-review.png.
 """
 
 import os
@@ -136,6 +136,17 @@ def _dense_queue(browser: Any, base: str, env: dict[str, str], password: str) ->
     page.screenshot(path=str(ROOT / "docs" / "queue-dense.png"))
 
 
+def _bulk_review(browser: Any, base: str, password: str, ids: list[str]) -> None:
+    """The checker's Review selected page for every request in the queue."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, base, "checker", password)
+    for action_id in ids:
+        page.locator(f"#select-{action_id}").check()
+    page.get_by_role("button", name="Review selected").click()
+    page.locator("table.bulk-precheck").wait_for(timeout=10_000)
+    page.screenshot(path=str(ROOT / "docs" / "bulk-review.png"), full_page=True)
+
+
 def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="mc-shots-"))
     port = free_port()
@@ -189,6 +200,7 @@ def main() -> None:
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             _log_in(phone, base, "checker2", passwords["checker2"])
             phone.screenshot(path=str(ROOT / "docs" / "queue-phone.png"))
+            _bulk_review(browser, base, passwords["checker"], ids)
             _my_requests_with_a_notice(browser, base, env, passwords["maker"], ids)
             _dense_queue(browser, base, env, passwords["checker"])
             browser.close()

@@ -30,7 +30,7 @@ class ReviewIn(SQLModel):
     reviewComment: Annotated[Text, Field(max_length=2000)] | None = None
     checkerId: uuid.UUID | None = None
     """Accepted for compatibility with the tutorial; must name the caller."""
-    password: Annotated[str, Field(max_length=256)] | None = None
+    password: Annotated[Text, Field(max_length=256)] | None = None
     """Your current password, to approve an action whose policy asks for a step-up (stepUp): without
     it, or wrong, the approval is refused with 403 (a wrong one counts as a failed login). Never stored."""
 
@@ -313,7 +313,7 @@ class BulkPrecheckIn(SQLModel):
 class BulkReviewIn(BulkPrecheckIn):
     reviewComment: Annotated[Text, Field(max_length=2000)] | None = None
     """Required to reject; the one comment given to every item."""
-    password: Annotated[str, Field(max_length=256)] | None = None
+    password: Annotated[Text, Field(max_length=256)] | None = None
     """Your current password, when an item's policy asks for a step-up: checked once, before any item
     is decided (wrong: 403, nothing decided). Without it, those items are refused, the others decided."""
 
