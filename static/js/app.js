@@ -305,9 +305,10 @@
     if (!document.getElementById("queue-rows") || event.defaultPrevented) return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
-    // in the comment field that r went to: Enter rejects, Escape goes back to the row
+    // in the decision's fields after r (the comment, and any other it has): Enter rejects rather
+    // than approving (the form's first button), Escape goes back to the row
     const form = target.closest && target.closest("form.decide");
-    if (form && target.name === "comment") {
+    if (form && isTyping(target)) {
       if (event.key === "Enter" && form.dataset.intent === "rejected") {
         event.preventDefault();
         const reject = form.querySelector("button.reject");
@@ -335,10 +336,10 @@
     if (event.key === "r") { event.preventDefault(); return startRejecting(row); }
   });
 
-  // the intent to reject lasts while the person is in the field
+  // the intent to reject lasts while the person is in the decision's fields
   document.addEventListener("focusout", function (event) {
     const form = event.target.closest && event.target.closest("form.decide");
-    if (form && event.target.name === "comment") delete form.dataset.intent;
+    if (form && !(event.relatedTarget && form.contains(event.relatedTarget))) delete form.dataset.intent;
   });
 
   // a click on a row selects it too, so that the keys go on from there

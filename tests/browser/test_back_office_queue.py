@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from app.db import Database, run_blocking
 from tests.backoffice_rows import insert, row
-from tests.browser.conftest import Person, log_in, screenshot
+from tests.browser.conftest import WAIT_MS, Person, log_in, screenshot
 from tests.factories import promotion_payload
 
 pytestmark = pytest.mark.browser
@@ -68,7 +68,7 @@ def test_the_keyboard_path_through_the_queue(server, people, new_context):
 
     queue.keyboard.press("a")
     expect(queue.locator("#decisions")).to_contain_text("Action approved and executed")
-    expect(row_of(queue, first)).to_have_count(0)
+    expect(row_of(queue, first)).to_have_count(0, timeout=WAIT_MS)
     # the selection stays at its place in the list: the next request is selected
     expect(row_of(queue, second)).to_have_attribute("aria-current", "true")
 
@@ -80,11 +80,11 @@ def test_the_keyboard_path_through_the_queue(server, people, new_context):
     expect(row_of(queue, second)).to_have_attribute("aria-current", "true")
     comment.press("Enter")  # Enter after r rejects (an ordinary Enter in the field would approve)
     expect(queue.locator("#decisions")).to_contain_text("rejected")
-    expect(row_of(queue, second)).to_have_count(0)
+    expect(row_of(queue, second)).to_have_count(0, timeout=WAIT_MS)
 
     # a request arrives live, over the event stream; the keys reach it like any other
     arrived = submit_promotion(server.url, maker, "KEYS-LIVE")
-    expect(row_of(queue, arrived)).to_be_visible()
+    expect(row_of(queue, arrived)).to_be_visible(timeout=WAIT_MS)
     queue.keyboard.press("j")
     queue.keyboard.press("j")
     expect_selected(queue, arrived)
@@ -94,7 +94,7 @@ def test_the_keyboard_path_through_the_queue(server, people, new_context):
 
     queue.go_back()
     queue.wait_for_url(f"{server.url}/queue")
-    expect(row_of(queue, third)).to_be_visible()
+    expect(row_of(queue, third)).to_be_visible(timeout=WAIT_MS)
     queue.keyboard.press("j")
     expect_selected(queue, third)
     queue.keyboard.press("Enter")
