@@ -14,6 +14,11 @@ PAGES = [
     "/admin/users",
     "/admin/outbox",
     "/account/tokens/",
+    "/records/accounts",
+    "/records/users",
+    "/records/promotions",
+    "/actions/new?actionType=transfer_funds",
+    "/actions/new?actionType=update_promotion",
 ]
 
 
