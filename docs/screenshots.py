@@ -3,7 +3,8 @@
 Run with `.venv/bin/python docs/screenshots.py` (needs Debian's chromium). It starts
 `maker-checker serve` on a free loopback port with an embedded database in a temporary DATA_DIR,
 and writes docs/queue.png, docs/queue-phone.png, docs/detail.png, docs/policies.png,
-docs/versions.png, docs/my-requests.png, docs/queue-dense.png and docs/bulk-review.png.
+docs/versions.png, docs/my-requests.png, docs/queue-dense.png, docs/bulk-review.png and
+docs/records-account.png.
 """
 
 import os
@@ -147,6 +148,38 @@ def _bulk_review(browser: Any, base: str, password: str, ids: list[str]) -> None
     page.screenshot(path=str(ROOT / "docs" / "bulk-review.png"), full_page=True)
 
 
+def _approved(base: str, env: dict[str, str], action_type: str, payload: dict, password: str) -> dict:
+    """Submitted by the maker and approved by the checker (with their password, for a step-up)."""
+    submitted = _post(
+        base, "/api/workflow/actions", {"actionType": action_type, "payload": payload}, _headers(env, "maker")
+    )
+    decision = {"status": "approved", "password": password}
+    return _post(base, f"/api/workflow/actions/{submitted['id']}/review", decision, _headers(env, "checker"))
+
+
+def _account_with_its_ledger(browser: Any, base: str, env: dict[str, str], passwords: dict[str, str]) -> None:
+    """An account opened and paid from and into by approved transfers: its page, balance and ledger."""
+    user = {"email": "ana@example.com", "username": "ana", "fullName": "Ana Lopez"}
+    ana = _approved(base, env, "create_user", user, passwords["checker"])["executionResult"]["userId"]
+    accounts = []
+    for number, balance in (("GB29NWBK60161331926819", "5000.00"), ("GB94BARC10201530093459", "1200.00")):
+        opened = {"userId": ana, "accountNumber": number, "accountType": "checking"}
+        opened |= {"balance": balance, "currency": "EUR"}
+        result = _approved(base, env, "create_account", opened, passwords["checker"])["executionResult"]
+        accounts.append(result["accountId"])
+    paying, receiving = accounts
+    for source, target, amount, reference in (
+        (paying, receiving, "250.00", "Rent December"),
+        (receiving, paying, "75.50", "Refund of deposit"),
+        (paying, receiving, "1200.00", "Savings"),
+    ):
+        transfer = {"fromAccountId": source, "toAccountId": target, "amount": amount, "currency": "EUR"}
+        _approved(base, env, "transfer_funds", transfer | {"reference": reference}, passwords["checker"])
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, base, "maker", passwords["maker"], f"/records/accounts/{paying}")
+    page.screenshot(path=str(ROOT / "docs" / "records-account.png"), full_page=True)
+
+
 def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="mc-shots-"))
     port = free_port()
@@ -203,6 +236,7 @@ def main() -> None:
             _bulk_review(browser, base, passwords["checker"], ids)
             _my_requests_with_a_notice(browser, base, env, passwords["maker"], ids)
             _dense_queue(browser, base, env, passwords["checker"])
+            _account_with_its_ledger(browser, base, env, passwords)
             browser.close()
     finally:
         server.send_signal(signal.SIGTERM)
