@@ -694,6 +694,7 @@ async def resubmit_action(
     policy = await policies.pinned_policy(session, found.action_type, found.policy_version)
     now, version = utcnow(), found.version + 1
     await _keep_versions(session, found, version, payload.to_json(), summary, now)
+    amount = kind.stored_amount(payload)
     changes = {
         "version": version,
         "payload": payload.to_json(),
@@ -702,8 +703,8 @@ async def resubmit_action(
         "approvals": 0,
         # what the new version changes and moves, and so what it needs (a larger amount, more)
         "record_ids": kind.stored_records(payload),
-        "amount": kind.stored_amount(payload),
-        "required_approvals": policy.approvals_for(kind.stored_amount(payload)),
+        "amount": amount,
+        "required_approvals": policy.approvals_for(amount),
         "checker_id": None,
         "review_comment": None,
         "reviewed_at": None,
@@ -714,8 +715,6 @@ async def resubmit_action(
         **await _record_snapshot(session, kind, payload),
         # pending again: its keys count again, as the new payload has them
         **kind.pending_keys(payload),
-        # and it marks the records the new payload changes
-        "record_ids": kind.stored_records(payload),
     }
     keys = kind.pending_keys(payload)
     holders = await _PENDING_HOLDERS.fetch(await driver_connection(session), **keys)
